@@ -1,0 +1,112 @@
+//! The catalogue of rules: stable ids, default severities and one-line descriptions.
+//!
+//! Rule ids are part of the report contract: tools match on them, policies re-grade them, and the
+//! README's rule table is checked against [`Rule::ALL`] by a test.
+
+use core::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::report::Severity;
+
+macro_rules! rules {
+    ($( $(#[$doc:meta])* $variant:ident = $id:literal, $severity:ident, $summary:literal; )*) => {
+        /// A stable identifier for one kind of finding.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Rule {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Rule {
+            /// Every rule, in catalogue order.
+            pub const ALL: &'static [Rule] = &[ $( Rule::$variant, )* ];
+
+            /// The stable dotted id, e.g. `pickle.dangerous-global`.
+            pub fn id(self) -> &'static str {
+                match self { $( Rule::$variant => $id, )* }
+            }
+
+            /// The severity used when neither the finding nor the policy says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $( Rule::$variant => Severity::$severity, )* }
+            }
+
+            /// One line saying what the rule catches (the README's rule table).
+            pub fn summary(self) -> &'static str {
+                match self { $( Rule::$variant => $summary, )* }
+            }
+        }
+    };
+}
+
+rules! {
+    /// An import on the dangerous list (`os.system`, `builtins.eval`, …).
+    PickleDangerousGlobal = "pickle.dangerous-global", Critical,
+        "The pickle imports a callable or module on the dangerous list; severity comes from the list entry.";
+    /// An import on neither list.
+    PickleUnknownGlobal = "pickle.unknown-global", Medium,
+        "The pickle imports something that is on neither the allowlist nor the denylist: review it.";
+    /// An import whose name cannot be known without running the pickle.
+    PickleUnresolvedGlobal = "pickle.unresolved-global", High,
+        "STACK_GLOBAL or INST receives a module or name that is not a plain string, so the import cannot be known statically.";
+    /// A name reached through `getattr`, `__import__`, `importlib`, `pkgutil.resolve_name`, `attrgetter`, ….
+    PickleIndirectGlobal = "pickle.indirect-global", High,
+        "A callable is reached indirectly (getattr, __import__, import_module, resolve_name, attrgetter, methodcaller); the finding names what it resolves to.";
+    /// A call whose callee is not an import the scanner could resolve.
+    PickleOpaqueCall = "pickle.opaque-call", High,
+        "REDUCE/NEWOBJ/OBJ calls a value that is not a resolvable import (an instance, an unknown memo slot, a computed object).";
+    /// BUILD used to overwrite attributes of a class or module, or dunder methods of an object.
+    PickleBuildOverride = "pickle.build-override", High,
+        "BUILD sets attributes on an imported class or module, or sets dunder attributes such as __setstate__ or __reduce__ on an object.";
+    /// A nested pickle passed to a loader inside the pickle.
+    PickleNestedLoad = "pickle.nested-load", Info,
+        "The pickle passes bytes to pickle.loads/torch.load; the nested pickle was scanned and its findings are listed under its own member path.";
+    /// A pickle stored as data (raw, base64 or hex) that imports or calls something.
+    PickleEmbeddedPayload = "pickle.embedded-payload", Medium,
+        "A string or bytes value holds a pickle (raw, base64 or hex) whose own scan has findings; loading the outer file does not run it, a later step might.";
+    /// An extension-registry code (EXT1/EXT2/EXT4).
+    PickleExtensionCode = "pickle.extension-code", Medium,
+        "EXT1/EXT2/EXT4 import whatever the process's copyreg extension registry maps the code to, which cannot be known statically.";
+    /// The stream is broken: truncated, a bad opcode, a stack underflow, a read of an unset memo slot.
+    PickleMalformed = "pickle.malformed", Medium,
+        "The pickle stream is broken (truncated, unknown opcode, stack underflow, unset memo slot, bad operand); what came before the break was still judged.";
+    /// Bytes after the last pickle that are not a pickle.
+    PickleTrailingBytes = "pickle.trailing-bytes", Low,
+        "Bytes follow the last STOP opcode and do not form another pickle; pickle.load ignores them, other readers may not.";
+    /// A configured limit stopped part of the analysis.
+    ScanLimitReached = "scan.limit-reached", Medium,
+        "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";
+    /// The driver did not supply bytes the scanner needed.
+    ScanIncomplete = "scan.incomplete", Medium,
+        "The input ended before the scanner had read everything it needed (the file is shorter than announced, or the driver skipped bytes).";
+    /// Not a format the scanner recognises.
+    FormatUnrecognized = "format.unrecognized", Low,
+        "The bytes are not a model format the scanner knows; nothing in them was interpreted.";
+}
+
+impl Rule {
+    /// Looks a rule up by its dotted id.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.id() == id)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.id())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Rule, D::Error> {
+        let id = <alloc::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Rule::from_id(&id).ok_or_else(|| serde::de::Error::custom("unknown rule id"))
+    }
+}
