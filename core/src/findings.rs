@@ -99,21 +99,17 @@ impl Findings {
         self.list.get_mut(index)
     }
 
-    pub(crate) fn as_slice(&self) -> &[Finding] {
-        &self.list
-    }
-
-    /// Moves findings of a nested scan in, under `member`.
-    pub(crate) fn absorb(&mut self, member: &str, nested: Vec<Finding>) {
+    /// Moves findings of a nested scan in; their members are placed under `path`.
+    pub(crate) fn absorb_under(&mut self, path: &str, nested: Vec<Finding>) {
         for f in nested {
-            let path = match &f.member {
-                Some(inner) => format!("{member}/{inner}"),
-                None => String::from(member),
+            let member = match &f.member {
+                Some(inner) => format!("{path}/{inner}"),
+                None => String::from(path),
             };
             self.push(
                 f.rule,
                 f.severity,
-                Some(&path),
+                Some(&member),
                 f.offset,
                 f.message,
                 f.evidence,

@@ -1,1 +1,82 @@
-//! Shared helpers for the cross-crate tests.
+//! Shared helpers for the cross-crate tests: where the fixtures and the conformance corpus
+//! live, and the drivers the tests compare.
+
+use std::path::{Path, PathBuf};
+
+use modelsieve_core::{Limits, Policy, Report, Scanner, Want};
+
+/// The repository root (the parent of this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `tests/fixtures/` in the repository.
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("tests").join("fixtures")
+}
+
+/// The shared conformance corpus, beside the repository (`../shared/conformance`).
+pub fn conformance_dir() -> PathBuf {
+    repo_root().join("..").join("shared").join("conformance")
+}
+
+/// Scans `bytes` the way a seeking driver does: only the ranges the scanner asks for.
+pub fn scan_seeking(bytes: &[u8], policy: &Policy, limits: Limits) -> Report {
+    let mut scanner = Scanner::new(policy, limits, Some(bytes.len() as u64));
+    let mut last = None;
+    while let Want::Range { offset, len } = scanner.want() {
+        if last == Some(offset) {
+            break;
+        }
+        last = Some(offset);
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = start
+            .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+            .min(bytes.len());
+        let chunk = bytes.get(start..end).unwrap_or_default();
+        if chunk.is_empty() {
+            break;
+        }
+        scanner.feed(offset, chunk);
+    }
+    scanner.finish()
+}
+
+/// Scans `bytes` the way a streaming driver does: every chunk in order, sizes from `chunks`
+/// (cycled), ignoring `want()`, and without announcing the size.
+pub fn scan_streaming(bytes: &[u8], policy: &Policy, limits: Limits, chunks: &[usize]) -> Report {
+    let mut scanner = Scanner::new(policy, limits, None);
+    let mut offset = 0usize;
+    let mut sizes = chunks.iter().copied().filter(|&c| c > 0).cycle();
+    while offset < bytes.len() {
+        let size = sizes.next().unwrap_or(bytes.len());
+        let end = offset.saturating_add(size).min(bytes.len());
+        scanner.feed(offset as u64, bytes.get(offset..end).unwrap_or_default());
+        offset = end;
+    }
+    scanner.finish()
+}
+
+/// A report without the fields that legitimately differ between drivers.
+pub fn comparable(report: &Report) -> (String, String, Vec<String>) {
+    let findings = report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}|{}|{:?}|{:?}|{}|{:?}",
+                f.rule, f.severity, f.member, f.offset, f.message, f.evidence
+            )
+        })
+        .collect();
+    (
+        report.format.to_string(),
+        report.verdict.to_string(),
+        findings,
+    )
+}

@@ -1,1 +1,17 @@
-//! The pickle engine.
+//! The pickle engine: a symbolic stack machine over every opcode of protocols 0–5.
+//!
+//! [`decode`] turns bytes into opcodes, [`machine`] executes them on symbolic [`value`]s,
+//! [`calls`] models what calls and BUILD do, [`payloads`] scans pickles hidden in constants, and
+//! [`stream`] drives it all over bytes that arrive in pieces.
+
+mod calls;
+mod decode;
+mod machine;
+mod memo;
+pub(crate) mod opcodes;
+mod payloads;
+mod stream;
+mod text;
+mod value;
+
+pub(crate) use stream::{Outcome, PickleStream};

@@ -1,0 +1,529 @@
+//! What calls do: the callables whose behaviour decides what a pickle really reaches
+//! (`getattr`, `__import__`, `importlib`, `pkgutil.resolve_name`, `attrgetter`, `methodcaller`,
+//! `partial`, `apply`, nested loaders) and what BUILD changes.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write;
+
+use super::machine::{Ctx, Machine};
+use super::value::{Callable, GlobalEntry, ObjKind, Value};
+use crate::policy::GlobalClass;
+use crate::rules::Rule;
+
+/// Partial chains and apply() nest; deeper than this is itself suspicious.
+const MAX_CALL_DEPTH: u32 = 16;
+
+/// What a known callable does with its arguments.
+enum Semantics {
+    GetAttr,
+    Import,
+    ResolveName,
+    AttrGetter,
+    MethodCaller,
+    Partial,
+    Apply,
+    Loader,
+    Plain,
+}
+
+fn semantics(path: &str, is_loader: bool) -> Semantics {
+    match path {
+        "builtins.getattr" | "__builtin__.getattr" => Semantics::GetAttr,
+        "builtins.__import__"
+        | "__builtin__.__import__"
+        | "importlib.import_module"
+        | "importlib.__import__"
+        | "importlib._bootstrap._gcd_import"
+        | "importlib._bootstrap.__import__" => Semantics::Import,
+        "pkgutil.resolve_name" => Semantics::ResolveName,
+        "operator.attrgetter" | "_operator.attrgetter" => Semantics::AttrGetter,
+        "operator.methodcaller" | "_operator.methodcaller" => Semantics::MethodCaller,
+        "functools.partial" | "_functools.partial" => Semantics::Partial,
+        "builtins.apply" | "__builtin__.apply" => Semantics::Apply,
+        _ if is_loader => Semantics::Loader,
+        _ => Semantics::Plain,
+    }
+}
+
+impl Machine {
+    /// Models `callee(*args)` and returns what it produces.
+    pub(super) fn call(
+        &mut self,
+        callee: Value,
+        args: Value,
+        offset: u64,
+        ctx: &mut Ctx<'_>,
+        depth: u32,
+    ) -> Value {
+        if depth > MAX_CALL_DEPTH {
+            self.opaque_call(
+                "a call chain nested deeper than the analysis follows",
+                offset,
+                ctx,
+            );
+            return Value::Unknown;
+        }
+        let arg_list: Vec<Value> = self
+            .heap
+            .items_of(args)
+            .map(<[Value]>::to_vec)
+            .unwrap_or_default();
+        match callee {
+            Value::Global(id) => {
+                let Some(entry) = self.heap.global_entry(id).cloned() else {
+                    return Value::Unknown;
+                };
+                self.describe_call(&entry, &arg_list, ctx);
+                let is_loader = ctx.findings.policy().is_nested_loader(&entry.path);
+                match semantics(&entry.path, is_loader) {
+                    Semantics::GetAttr => {
+                        let (Some(&obj), name) = (arg_list.first(), arg_list.get(1).copied())
+                        else {
+                            return Value::Unknown;
+                        };
+                        let name = name.and_then(|n| self.heap.str(n)).map(String::from);
+                        self.resolve_attr(obj, name.as_deref(), "getattr", offset, ctx)
+                    }
+                    Semantics::Import => {
+                        let name = arg_list
+                            .first()
+                            .and_then(|&n| self.heap.str(n))
+                            .map(String::from);
+                        self.resolve_path(name.as_deref(), &entry.path, offset, ctx)
+                    }
+                    Semantics::ResolveName => {
+                        let name = arg_list
+                            .first()
+                            .and_then(|&n| self.heap.str(n))
+                            .map(|s| s.replace(':', "."));
+                        self.resolve_path(name.as_deref(), &entry.path, offset, ctx)
+                    }
+                    Semantics::AttrGetter => {
+                        let names = arg_list
+                            .iter()
+                            .filter_map(|&n| self.heap.str(n).map(String::from))
+                            .collect();
+                        self.heap.callable(Callable::AttrGetter(names))
+                    }
+                    Semantics::MethodCaller => {
+                        let name = arg_list
+                            .first()
+                            .and_then(|&n| self.heap.str(n))
+                            .map(String::from);
+                        self.heap.callable(Callable::MethodCaller(
+                            name.unwrap_or_else(|| String::from("<unknown>")),
+                        ))
+                    }
+                    Semantics::Partial => match arg_list.first() {
+                        Some(&func) => self.heap.callable(Callable::Partial(func)),
+                        None => Value::Unknown,
+                    },
+                    Semantics::Apply => match (arg_list.first(), arg_list.get(1)) {
+                        (Some(&func), Some(&inner)) => {
+                            self.call(func, inner, offset, ctx, depth + 1)
+                        }
+                        (Some(&func), None) => {
+                            let empty = self.heap.tuple(&[]);
+                            self.call(func, empty, offset, ctx, depth + 1)
+                        }
+                        _ => Value::Unknown,
+                    },
+                    Semantics::Loader => {
+                        self.load_nested(arg_list.first().copied(), &entry.path, offset, ctx);
+                        Value::Unknown
+                    }
+                    Semantics::Plain => self.instance_of(callee, arg_list.first().copied()),
+                }
+            }
+            Value::Callable(id) => {
+                let Some(callable) = self.heap.callable_ref(id).cloned() else {
+                    return Value::Unknown;
+                };
+                match callable {
+                    Callable::Partial(func) => {
+                        let merged = self.heap.tuple(&arg_list);
+                        self.call(func, merged, offset, ctx, depth + 1)
+                    }
+                    Callable::AttrGetter(names) => {
+                        let Some(&obj) = arg_list.first() else {
+                            return Value::Unknown;
+                        };
+                        let mut current = obj;
+                        for name in names.iter().flat_map(|n| n.split('.')) {
+                            current =
+                                self.resolve_attr(current, Some(name), "attrgetter", offset, ctx);
+                        }
+                        current
+                    }
+                    Callable::MethodCaller(name) => {
+                        let Some(&obj) = arg_list.first() else {
+                            return Value::Unknown;
+                        };
+                        let method =
+                            self.resolve_attr(obj, Some(&name), "methodcaller", offset, ctx);
+                        let empty = self.heap.tuple(&[]);
+                        self.call(method, empty, offset, ctx, depth + 1)
+                    }
+                }
+            }
+            other => {
+                self.opaque_call(kind_name(other), offset, ctx);
+                self.instance_of(other, None)
+            }
+        }
+    }
+
+    /// An instance produced by calling `class`; it carries the embedded payload of its first
+    /// argument, so `loads(b64decode(s))` and `load(BytesIO(b))` still reach the payload.
+    fn instance_of(&mut self, class: Value, first_arg: Option<Value>) -> Value {
+        let obj = self.heap.object(ObjKind::Instance { class });
+        if let (Value::Object(id), Some(arg)) = (obj, first_arg)
+            && let Some(embedded) = self.embedded_of(arg)
+            && let Some(o) = self.heap.obj_mut(id)
+        {
+            o.embedded = Some(embedded);
+        }
+        obj
+    }
+
+    fn embedded_of(&self, value: Value) -> Option<u32> {
+        match value {
+            Value::Str(id) | Value::Bytes(id) => self.heap.embedded(id),
+            Value::Object(id) => self.heap.obj(id)?.embedded,
+            _ => None,
+        }
+    }
+
+    fn load_nested(&mut self, data: Option<Value>, loader: &str, offset: u64, ctx: &mut Ctx<'_>) {
+        let Some(data) = data else { return };
+        let mut embedded = self.embedded_of(data);
+        if embedded.is_none()
+            && let Value::Str(id) | Value::Bytes(id) = data
+            && let Some((bytes, true)) = self.heap.text_content(id)
+        {
+            // Too short or too plain to be detected when it was decoded; the loader says
+            // it is a pickle, so scan it as one.
+            let bytes = bytes.to_vec();
+            embedded = ctx.payloads.scan_forced(&bytes, offset, ctx.findings);
+            if let Some(e) = embedded {
+                self.heap.set_embedded(id, e);
+            }
+        }
+        match embedded {
+            Some(e) => ctx.payloads.activate(e, loader, offset, ctx.findings),
+            None => {
+                ctx.findings.rule(
+                    Rule::PickleOpaqueCall,
+                    ctx.member,
+                    Some(offset),
+                    format!("passes data the scanner cannot see to {loader}, which unpickles it"),
+                    Some(String::from(loader)),
+                );
+            }
+        }
+    }
+
+    /// `getattr(obj, name)`: the dotted path it reaches, judged by the policy.
+    fn resolve_attr(
+        &mut self,
+        obj: Value,
+        name: Option<&str>,
+        via: &str,
+        offset: u64,
+        ctx: &mut Ctx<'_>,
+    ) -> Value {
+        let base = match obj {
+            Value::Global(id) => self.heap.global_entry(id).map(|g| g.path.clone()),
+            Value::Object(id) => match self.heap.obj(id).map(|o| o.kind) {
+                Some(ObjKind::Instance {
+                    class: Value::Global(c),
+                }) => self.heap.global_entry(c).map(|g| format!("{}()", g.path)),
+                _ => None,
+            },
+            Value::Str(_) => Some(String::from("builtins.str()")),
+            Value::Bytes(_) => Some(String::from("builtins.bytes()")),
+            _ => None,
+        };
+        let name_shown = name.unwrap_or("<unknown>");
+        let path = format!("{}.{}", base.as_deref().unwrap_or("<unknown>"), name_shown);
+        let class = match (&base, name) {
+            (Some(_), Some(_)) => ctx.findings.policy().classify_path(&path),
+            _ => GlobalClass::Unknown,
+        };
+        self.indirect(path, class, via, offset, ctx)
+    }
+
+    /// `__import__(name)`, `import_module(name)`, `resolve_name(name)`.
+    fn resolve_path(
+        &mut self,
+        name: Option<&str>,
+        via: &str,
+        offset: u64,
+        ctx: &mut Ctx<'_>,
+    ) -> Value {
+        match name {
+            Some(path) => {
+                let class = ctx.findings.policy().classify_path(path);
+                self.indirect(String::from(path), class, via, offset, ctx)
+            }
+            None => self.indirect(
+                String::from("<unknown>"),
+                GlobalClass::Unknown,
+                via,
+                offset,
+                ctx,
+            ),
+        }
+    }
+
+    fn indirect(
+        &mut self,
+        path: String,
+        class: GlobalClass,
+        via: &str,
+        offset: u64,
+        ctx: &mut Ctx<'_>,
+    ) -> Value {
+        let severity = Machine::indirect_severity(&class);
+        let why = match &class {
+            GlobalClass::Denied { reason, .. } => reason.to_string(),
+            GlobalClass::Allowed => String::from("allowlisted, but reached indirectly"),
+            GlobalClass::Unknown if path.contains("<unknown>") => {
+                String::from("a name the scanner cannot know statically")
+            }
+            GlobalClass::Unknown => String::from("on neither list"),
+        };
+        let finding = ctx.findings.push(
+            Rule::PickleIndirectGlobal,
+            severity,
+            ctx.member,
+            Some(offset),
+            format!("{via} reaches {path} ({why})"),
+            Some(path.clone()),
+        );
+        if let Some(existing) = self.heap.find_global(&path) {
+            if let Some(e) = self.heap.global_entry_mut(existing)
+                && e.finding.is_none()
+            {
+                e.finding = finding;
+            }
+            return Value::Global(existing);
+        }
+        self.heap.global(GlobalEntry {
+            path,
+            class,
+            finding,
+        })
+    }
+
+    fn opaque_call(&mut self, what: &str, offset: u64, ctx: &mut Ctx<'_>) {
+        ctx.findings.rule(
+            Rule::PickleOpaqueCall,
+            ctx.member,
+            Some(offset),
+            format!("calls {what}, not an import the scanner can resolve"),
+            Some(String::from(what)),
+        );
+    }
+
+    /// Rewrites the import's finding into a call with its arguments, for a readable report.
+    fn describe_call(&mut self, entry: &GlobalEntry, args: &[Value], ctx: &mut Ctx<'_>) {
+        let Some(index) = entry.finding else { return };
+        let rendered = self.render_args(args);
+        if let Some(f) = ctx.findings.get_mut(index)
+            && !f.message.starts_with("calls ")
+        {
+            let rest = f.message.strip_prefix("imports ").unwrap_or(&f.message);
+            let rest = rest
+                .strip_prefix(entry.path.as_str())
+                .unwrap_or(rest)
+                .trim_start();
+            f.message = format!("calls {}({}) {}", entry.path, rendered, rest)
+                .trim_end()
+                .to_string();
+        }
+    }
+
+    fn render_args(&self, args: &[Value]) -> String {
+        let mut out = String::new();
+        for (i, &arg) in args.iter().take(4).enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            match arg {
+                Value::Str(id) | Value::Bytes(id) => {
+                    let prefix = if matches!(arg, Value::Bytes(_)) {
+                        "b"
+                    } else {
+                        ""
+                    };
+                    match self.heap.text_content(id) {
+                        Some((bytes, complete)) => {
+                            let shown = bytes.get(..bytes.len().min(80)).unwrap_or_default();
+                            let _ = write!(out, "{prefix}{:?}", String::from_utf8_lossy(shown));
+                            if !complete || shown.len() < bytes.len() {
+                                out.push('…');
+                            }
+                        }
+                        None => out.push_str("<long string>"),
+                    }
+                }
+                Value::Int(v) => {
+                    let _ = write!(out, "{v}");
+                }
+                Value::Global(id) => out.push_str(
+                    self.heap
+                        .global_entry(id)
+                        .map_or("<global>", |g| g.path.as_str()),
+                ),
+                other => out.push_str(kind_name(other)),
+            }
+        }
+        if args.len() > 4 {
+            out.push_str(", …");
+        }
+        out
+    }
+
+    /// BUILD: `obj.__setstate__(state)` or `obj.__dict__.update(state)` plus `setattr` of slot state.
+    pub(super) fn build(&mut self, target: Value, state: Value, offset: u64, ctx: &mut Ctx<'_>) {
+        let global_target = match target {
+            Value::Global(id) => self.heap.global_entry(id).map(|g| g.path.clone()),
+            _ => None,
+        };
+        if let Some(path) = global_target.clone() {
+            ctx.findings.rule(
+                Rule::PickleBuildOverride,
+                ctx.member,
+                Some(offset),
+                format!("BUILD sets attributes on {path} itself (a module or class), so later lookups of its names return values the pickle chose"),
+                Some(path),
+            );
+        }
+        let mut dicts: Vec<Value> = Vec::new();
+        match state {
+            Value::Tuple(_) => dicts.extend(
+                self.heap
+                    .items_of(state)
+                    .unwrap_or_default()
+                    .iter()
+                    .copied(),
+            ),
+            other => dicts.push(other),
+        }
+        let target_name = match target {
+            Value::Object(id) => match self.heap.obj(id).map(|o| o.kind) {
+                Some(ObjKind::Instance {
+                    class: Value::Global(c),
+                }) => self.heap.global_entry(c).map(|g| g.path.clone()),
+                _ => None,
+            },
+            Value::Global(id) => self.heap.global_entry(id).map(|g| g.path.clone()),
+            _ => None,
+        };
+        let mut dunders = Vec::new();
+        for dict in dicts {
+            let Some(items) = self.heap.items_of(dict) else {
+                continue;
+            };
+            let is_dict = matches!(dict, Value::Object(id) if self.heap.obj(id).is_some_and(|o| o.kind == ObjKind::Dict));
+            if !is_dict {
+                continue;
+            }
+            for pair in items.chunks_exact(2) {
+                let (Some(&key), Some(&value)) = (pair.first(), pair.get(1)) else {
+                    continue;
+                };
+                let Some(k) = self.heap.str(key) else {
+                    continue;
+                };
+                if HOOK_ATTRIBUTES.contains(&k) {
+                    dunders.push(String::from(k));
+                }
+                // The loader writes these into the module's or class's __dict__: a later
+                // import of that attribute returns this value instead.
+                if let Some(base) = &global_target {
+                    self.overrides.insert(format!("{base}.{k}"), value);
+                }
+            }
+        }
+        for key in dunders {
+            let on = target_name.as_deref().unwrap_or("an object");
+            ctx.findings.rule(
+                Rule::PickleBuildOverride,
+                ctx.member,
+                Some(offset),
+                format!(
+                    "BUILD sets {key} on {on}; Python then calls attacker-chosen code through it"
+                ),
+                Some(key),
+            );
+        }
+        if let Value::Object(id) = target
+            && let Some(o) = self.heap.obj_mut(id)
+        {
+            o.state = Some(state);
+        }
+    }
+}
+
+/// Attributes through which Python calls code implicitly when they sit on an instance or class:
+/// `load_build` looks `__setstate__` up on the instance itself, and slot state can replace
+/// `__class__` or `__dict__` outright.
+const HOOK_ATTRIBUTES: &[&str] = &[
+    "__setstate__",
+    "__getstate__",
+    "__reduce__",
+    "__reduce_ex__",
+    "__getattr__",
+    "__getattribute__",
+    "__setattr__",
+    "__delattr__",
+    "__class__",
+    "__dict__",
+    "__init__",
+    "__new__",
+    "__call__",
+    "__del__",
+    "__get__",
+    "__set__",
+    "__set_name__",
+    "__init_subclass__",
+    "__missing__",
+    "__getitem__",
+    "__setitem__",
+    "__iter__",
+    "__next__",
+    "__enter__",
+    "__exit__",
+    "__eq__",
+    "__hash__",
+    "__repr__",
+    "__str__",
+    "__format__",
+    "__bool__",
+    "__len__",
+    "__contains__",
+    "__fspath__",
+    "__index__",
+];
+
+fn kind_name(value: Value) -> &'static str {
+    match value {
+        Value::None => "None",
+        Value::Bool(_) => "a bool",
+        Value::Int(_) | Value::BigInt => "an int",
+        Value::Float => "a float",
+        Value::Str(_) => "a str",
+        Value::Bytes(_) => "bytes",
+        Value::Global(_) => "an import",
+        Value::Callable(_) => "a callable object",
+        Value::Tuple(_) => "a tuple",
+        Value::Object(_) => "an object",
+        Value::Buffer => "a buffer",
+        Value::Persistent => "a persistent object",
+        Value::Unknown => "an unknown value",
+    }
+}

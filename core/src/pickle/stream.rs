@@ -1,0 +1,456 @@
+//! Drives the decoder and the machine over bytes that arrive in order, in pieces of any size.
+//!
+//! Only a partial opcode is ever buffered. Operands longer than the inline limit stream past:
+//! their first bytes are sniffed, and if they look like a pickle a child scanner reads them as
+//! they go by (a later `pickle.loads` may receive them); otherwise they are skipped, which lets
+//! a seeking driver jump over tensor data it never reads.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::decode::{DecodeError, LargeKind, Op, decode};
+use super::machine::{Break, Ctx, Machine, Step};
+use super::payloads::{Payloads, looks_like_pickle};
+use crate::findings::Findings;
+use crate::limits::Limits;
+use crate::policy::Policy;
+use crate::report::Severity;
+use crate::rules::Rule;
+use crate::scanner::Scanner;
+
+/// Bytes of a long operand sniffed before deciding whether to scan or skip it.
+const SNIFF_LEN: usize = 16;
+
+/// A long operand streaming past the machine.
+#[derive(Debug)]
+struct LongOperand {
+    kind: LargeKind,
+    /// Absolute offset of the operand's opcode, for findings.
+    op_offset: u64,
+    /// Absolute offset of its first payload byte.
+    start: u64,
+    len: u64,
+    /// Payload bytes seen so far.
+    seen: u64,
+    prefix: Vec<u8>,
+    child: Option<Box<Scanner>>,
+    decided: bool,
+}
+
+impl LongOperand {
+    fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    Ops,
+    Long(LongOperand),
+    Done,
+}
+
+/// Why the stream refused bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gap {
+    pub(crate) expected: u64,
+}
+
+/// How a pickle stream ended, for the scanner's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// At least one pickle was recognised.
+    Pickle,
+    /// The bytes never did anything only a pickle does before failing.
+    NotAPickle,
+}
+
+/// A stream of one or more concatenated pickles.
+#[derive(Debug)]
+pub(crate) struct PickleStream {
+    machine: Machine,
+    payloads: Payloads,
+    member: Option<String>,
+    limits: Limits,
+    policy: Policy,
+    state: State,
+    /// Absolute offset of the first byte of `pending` (or of the next opcode).
+    pos: u64,
+    pending: Vec<u8>,
+    pickles: u32,
+    /// Offset where the current pickle started.
+    pickle_start: u64,
+    /// End of the last FRAME, which CPython reads in full before going on.
+    frame_end: u64,
+    outcome: Option<Outcome>,
+}
+
+impl PickleStream {
+    pub(crate) fn new(
+        policy: &Policy,
+        limits: Limits,
+        depth: u32,
+        member: Option<String>,
+    ) -> PickleStream {
+        PickleStream {
+            machine: Machine::new(&limits),
+            payloads: Payloads::new(policy.clone(), limits, depth, member.clone()),
+            member,
+            limits,
+            policy: policy.clone(),
+            state: State::Ops,
+            pos: 0,
+            pending: Vec::new(),
+            pickles: 0,
+            pickle_start: 0,
+            frame_end: 0,
+            outcome: None,
+        }
+    }
+
+    /// The next absolute offset the stream needs, or `None` when it needs nothing more.
+    pub(crate) fn wanted(&self) -> Option<u64> {
+        match &self.state {
+            State::Ops => Some(self.pos + self.pending.len() as u64),
+            State::Long(op) if op.decided && op.child.is_none() => Some(op.end()),
+            State::Long(op) => Some(op.start + op.seen),
+            State::Done => None,
+        }
+    }
+
+    /// Feeds bytes that start at absolute `offset`. Bytes before [`wanted`](Self::wanted) are
+    /// ignored; bytes after it are accepted only where the stream is skipping.
+    pub(crate) fn feed(
+        &mut self,
+        offset: u64,
+        data: &[u8],
+        findings: &mut Findings,
+    ) -> Result<(), Gap> {
+        let Some(expected) = self.wanted() else {
+            return Ok(());
+        };
+        let end = offset.saturating_add(data.len() as u64);
+        if end <= expected && !data.is_empty() {
+            return Ok(());
+        }
+        let mut data = data;
+        if offset > expected {
+            match &mut self.state {
+                State::Long(op) if op.decided && op.child.is_none() && offset <= op.end() => {
+                    op.seen = offset - op.start;
+                }
+                _ => return Err(Gap { expected }),
+            }
+        } else {
+            data = data.get((expected - offset) as usize..).unwrap_or_default();
+        }
+        while !data.is_empty() {
+            data = match self.state {
+                State::Ops => self.feed_ops(data, findings),
+                State::Long(_) => self.feed_long(data, findings),
+                State::Done => return Ok(()),
+            };
+        }
+        Ok(())
+    }
+
+    /// Runs opcodes from `data`; returns what is left for another state.
+    fn feed_ops<'d>(&mut self, mut data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
+        // Finish an opcode split across feeds first: grow `pending` geometrically so a long
+        // straddling operand costs linear copying.
+        while !self.pending.is_empty() {
+            let before = self.pending.len();
+            let take = data.len().min(before.max(64));
+            self.pending
+                .extend_from_slice(data.get(..take).unwrap_or_default());
+            let pending = core::mem::take(&mut self.pending);
+            let result = self.step(&pending, findings);
+            match result {
+                Ok(used) => {
+                    let from_data = used.saturating_sub(before);
+                    data = data.get(from_data..).unwrap_or_default();
+                    if !matches!(self.state, State::Ops) {
+                        return data;
+                    }
+                }
+                Err(DecodeError::Incomplete) => {
+                    self.pending = pending;
+                    self.pending.truncate(before + take);
+                    data = data.get(take..).unwrap_or_default();
+                    if data.is_empty() {
+                        return data;
+                    }
+                }
+                Err(_) => return &[],
+            }
+        }
+        loop {
+            if data.is_empty() {
+                return data;
+            }
+            match self.step(data, findings) {
+                Ok(used) => {
+                    data = data.get(used..).unwrap_or_default();
+                    if !matches!(self.state, State::Ops) {
+                        return data;
+                    }
+                }
+                Err(DecodeError::Incomplete) => {
+                    self.pending.extend_from_slice(data);
+                    return &[];
+                }
+                Err(_) => return &[],
+            }
+        }
+    }
+
+    /// Decodes and executes one opcode at `self.pos` from `input`. On success `pos` has moved
+    /// past it and the bytes used are returned. Other errors have already been reported.
+    fn step(&mut self, input: &[u8], findings: &mut Findings) -> Result<usize, DecodeError> {
+        let offset = self.pos;
+        let (op, used) = match decode(input, self.limits.max_inline_operand) {
+            Ok(decoded) => decoded,
+            Err(DecodeError::Incomplete) => return Err(DecodeError::Incomplete),
+            Err(DecodeError::LineTooLong) => {
+                self.broken(
+                    offset,
+                    Break {
+                        reason: String::from("a protocol-0 line is longer than max_inline_operand"),
+                        limit: true,
+                    },
+                    findings,
+                );
+                return Err(DecodeError::LineTooLong);
+            }
+            Err(DecodeError::Malformed(reason)) => {
+                let opcode = input.first().copied().unwrap_or(0);
+                let reason = if reason == "unknown opcode" {
+                    format!("unknown opcode 0x{opcode:02x}")
+                } else {
+                    String::from(reason)
+                };
+                self.broken(offset, Break::malformed(reason), findings);
+                return Err(DecodeError::Malformed("reported"));
+            }
+        };
+        self.pos = offset + used as u64;
+        if let Op::Frame(len) = op {
+            self.frame_end = self.pos.saturating_add(len);
+        }
+        if let Op::Large { kind, len } = op {
+            let start = self.pos;
+            if start.checked_add(len).is_none() {
+                self.broken(
+                    offset,
+                    Break::malformed("operand length runs past any possible file size"),
+                    findings,
+                );
+                return Err(DecodeError::Malformed("reported"));
+            }
+            self.state = State::Long(LongOperand {
+                kind,
+                op_offset: offset,
+                start,
+                len,
+                seen: 0,
+                prefix: Vec::new(),
+                child: None,
+                decided: false,
+            });
+            return Ok(used);
+        }
+        let mut ctx = Ctx {
+            findings,
+            member: self.member.as_deref(),
+            payloads: &mut self.payloads,
+        };
+        match self.machine.execute(op, offset, &mut ctx) {
+            Ok(Step::Continue) => Ok(used),
+            Ok(Step::Stop) => {
+                self.pickles += 1;
+                self.outcome = Some(Outcome::Pickle);
+                self.machine.reset_for_next();
+                self.pickle_start = self.pos;
+                Ok(used)
+            }
+            Err(b) => {
+                self.broken(offset, b, findings);
+                Err(DecodeError::Malformed("reported"))
+            }
+        }
+    }
+
+    fn feed_long<'d>(&mut self, data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
+        let State::Long(op) = &mut self.state else {
+            return data;
+        };
+        let remaining = op.len - op.seen;
+        let take = data
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let (piece, rest) = data.split_at(take);
+        if !op.decided {
+            let want =
+                SNIFF_LEN.min(usize::try_from(op.len).unwrap_or(SNIFF_LEN)) - op.prefix.len();
+            op.prefix
+                .extend_from_slice(piece.get(..want.min(piece.len())).unwrap_or_default());
+            if op.prefix.len() as u64 == op.len.min(SNIFF_LEN as u64) {
+                op.decided = true;
+                if looks_like_pickle_start(&op.prefix)
+                    && let Some(depth) = self.payloads.child_depth()
+                {
+                    let mut child = Scanner::nested(&self.policy, self.limits, depth, Some(op.len));
+                    // The prefix may have been gathered over earlier feeds: hand the child
+                    // what it has not seen yet, then this piece.
+                    let earlier = usize::try_from(op.seen).unwrap_or(0).min(op.prefix.len());
+                    child.feed(0, op.prefix.get(..earlier).unwrap_or_default());
+                    op.child = Some(Box::new(child));
+                }
+            }
+        }
+        if let Some(child) = op.child.as_mut() {
+            child.feed(op.seen, piece);
+        }
+        op.seen += take as u64;
+        if op.seen == op.len {
+            self.end_long(findings);
+        }
+        rest
+    }
+
+    fn end_long(&mut self, findings: &mut Findings) {
+        let State::Long(op) = core::mem::replace(&mut self.state, State::Ops) else {
+            return;
+        };
+        self.pos = op.end();
+        let embedded = op.child.and_then(|child| {
+            let report = child.finish();
+            (report.format == crate::report::Format::Pickle)
+                .then(|| {
+                    self.payloads.record(
+                        op.op_offset,
+                        usize::try_from(op.len).unwrap_or(usize::MAX),
+                        report.findings,
+                    )
+                })
+                .flatten()
+        });
+        let id = self.machine.heap.text(&[], op.len, embedded);
+        let value = match op.kind {
+            LargeKind::Str => super::value::Value::Str(id),
+            LargeKind::Bytes => super::value::Value::Bytes(id),
+        };
+        if let Err(b) = self.machine.push_value(value) {
+            self.broken(op.op_offset, b, findings);
+        }
+    }
+
+    /// Records a break at `offset` and stops reading.
+    fn broken(&mut self, offset: u64, b: Break, findings: &mut Findings) {
+        self.state = State::Done;
+        self.pending.clear();
+        if !self.machine.committed {
+            self.not_a_pickle_at(offset, findings);
+            return;
+        }
+        self.outcome = Some(Outcome::Pickle);
+        let rule = if b.limit {
+            Rule::ScanLimitReached
+        } else {
+            Rule::PickleMalformed
+        };
+        findings.rule(
+            rule,
+            self.member.as_deref(),
+            Some(offset),
+            format!("the pickle stream breaks at offset {offset}: {}; a loader stops here, after running everything before it", b.reason),
+            Some(b.reason),
+        );
+    }
+
+    /// The bytes from `self.pickle_start` did nothing a pickle does before failing.
+    fn not_a_pickle_at(&mut self, _offset: u64, findings: &mut Findings) {
+        self.state = State::Done;
+        if self.pickles == 0 {
+            self.outcome = Some(Outcome::NotAPickle);
+            return;
+        }
+        findings.rule(
+            Rule::PickleTrailingBytes,
+            self.member.as_deref(),
+            Some(self.pickle_start),
+            format!(
+                "bytes from offset {} on follow the last pickle and are not a pickle",
+                self.pickle_start
+            ),
+            None,
+        );
+    }
+
+    /// Ends the stream at absolute offset `eof`; reports truncation and unfinished pickles.
+    pub(crate) fn finish(mut self, eof: u64, findings: &mut Findings) -> Outcome {
+        match &self.state {
+            State::Done => {}
+            State::Long(op) => {
+                let (offset, end) = (op.op_offset, op.end());
+                let reason = format!(
+                    "a {}-byte operand runs past the end of the data (ends at {end}, data ends at {eof})",
+                    op.len
+                );
+                self.broken(offset, Break::malformed(reason), findings);
+            }
+            State::Ops => {
+                let at_boundary = self.pending.is_empty() && self.pos == self.pickle_start;
+                if !at_boundary {
+                    let offset = self.pos;
+                    let reason = if self.pending.is_empty() {
+                        String::from("the data ends before STOP")
+                    } else {
+                        format!(
+                            "the data ends inside an opcode ({} bytes of it present)",
+                            self.pending.len()
+                        )
+                    };
+                    self.broken(offset, Break::malformed(reason), findings);
+                }
+            }
+        }
+        if self.frame_end > eof && self.outcome == Some(Outcome::Pickle) {
+            findings.rule(
+                Rule::PickleMalformed,
+                self.member.as_deref(),
+                None,
+                format!("a FRAME declares bytes up to offset {} but the data ends at {eof}; CPython's unpickler fails when it reads the frame", self.frame_end),
+                Some(String::from("FRAME")),
+            );
+        }
+        if self.machine.heap_exhausted() || self.machine.memo_overflowed() {
+            findings.push(
+                Rule::ScanLimitReached,
+                Severity::Info,
+                self.member.as_deref(),
+                None,
+                String::from("the analysis stopped retaining values (memo or value budget reached); every import was still judged"),
+                None,
+            );
+        }
+        let outcome = self.outcome.unwrap_or(Outcome::NotAPickle);
+        if outcome == Outcome::Pickle {
+            self.payloads.finish(findings);
+        }
+        outcome
+    }
+}
+
+/// Whether a long operand's first bytes may start a pickle (its end is not known yet).
+fn looks_like_pickle_start(prefix: &[u8]) -> bool {
+    match prefix.first() {
+        Some(0x80) => prefix
+            .get(1)
+            .is_some_and(|&v| v <= super::opcodes::HIGHEST_PROTOCOL),
+        Some(b'c' | b'(' | b'i') => true,
+        _ => looks_like_pickle(prefix),
+    }
+}
