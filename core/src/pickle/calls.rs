@@ -37,7 +37,7 @@ fn semantics(path: &str, is_loader: bool) -> Semantics {
         | "importlib.__import__"
         | "importlib._bootstrap._gcd_import"
         | "importlib._bootstrap.__import__" => Semantics::Import,
-        "pkgutil.resolve_name" => Semantics::ResolveName,
+        "pkgutil.resolve_name" | "pydoc.locate" => Semantics::ResolveName,
         "operator.attrgetter" | "_operator.attrgetter" => Semantics::AttrGetter,
         "operator.methodcaller" | "_operator.methodcaller" => Semantics::MethodCaller,
         "functools.partial" | "_functools.partial" => Semantics::Partial,
@@ -300,7 +300,7 @@ impl Machine {
             severity,
             ctx.member,
             Some(offset),
-            format!("{via} reaches {path} ({why})"),
+            format!("{via} reaches {path}: {why}"),
             Some(path.clone()),
         );
         if let Some(existing) = self.heap.find_global(&path) {
@@ -328,22 +328,27 @@ impl Machine {
         );
     }
 
-    /// Rewrites the import's finding into a call with its arguments, for a readable report.
+    /// Rewrites the import's finding into a call with its arguments, for a readable report:
+    /// "imports os.system: …" becomes "calls os.system('id'): …".
     fn describe_call(&mut self, entry: &GlobalEntry, args: &[Value], ctx: &mut Ctx<'_>) {
         let Some(index) = entry.finding else { return };
         let rendered = self.render_args(args);
-        if let Some(f) = ctx.findings.get_mut(index)
-            && !f.message.starts_with("calls ")
-        {
-            let rest = f.message.strip_prefix("imports ").unwrap_or(&f.message);
-            let rest = rest
-                .strip_prefix(entry.path.as_str())
-                .unwrap_or(rest)
-                .trim_start();
-            f.message = format!("calls {}({}) {}", entry.path, rendered, rest)
-                .trim_end()
-                .to_string();
+        let Some(f) = ctx.findings.get_mut(index) else { return };
+        if f.message.starts_with("calls ") {
+            return;
         }
+        let call = format!("calls {}({rendered})", entry.path);
+        let imported = format!("imports {}", entry.path);
+        f.message = match f.message.strip_prefix(&imported) {
+            Some(rest) => format!("{call}{rest}"),
+            None => match f.message.split_once(" reaches ") {
+                Some((via, rest)) => {
+                    let rest = rest.strip_prefix(entry.path.as_str()).unwrap_or(rest);
+                    format!("{call}, reached through {via}{rest}")
+                }
+                None => format!("{call}: {}", f.message),
+            },
+        };
     }
 
     fn render_args(&self, args: &[Value]) -> String {

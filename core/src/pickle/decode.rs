@@ -302,8 +302,11 @@ fn counted<'a>(
     }
 }
 
+/// A line of at most `max` bytes. Only the first `max + 1` bytes are searched, so the answer
+/// does not depend on how much input happens to be buffered.
 fn line(input: &[u8], max: usize) -> Result<(&[u8], usize), DecodeError> {
-    match text::line(input) {
+    let window = input.get(..max.saturating_add(1)).unwrap_or(input);
+    match text::line(window) {
         Some(found) => Ok(found),
         None if input.len() > max => Err(DecodeError::LineTooLong),
         None => Err(DecodeError::Incomplete),

@@ -447,14 +447,14 @@ impl Machine {
                 *severity,
                 ctx.member,
                 Some(offset),
-                format!("imports {path} ({reason}; matched {matched})"),
+                format!("imports {path}: {reason} (denylist entry {matched})"),
                 Some(path.clone()),
             ),
             GlobalClass::Unknown => ctx.findings.rule(
                 Rule::PickleUnknownGlobal,
                 ctx.member,
                 Some(offset),
-                format!("imports {path}, which is on neither the allowlist nor the denylist"),
+                format!("imports {path}: on neither the allowlist nor the denylist, review it"),
                 Some(path.clone()),
             ),
         };

@@ -128,8 +128,12 @@ impl PickleStream {
         data: &[u8],
         findings: &mut Findings,
     ) -> Result<(), Gap> {
-        let Some(expected) = self.wanted() else {
-            return Ok(());
+        // The next byte the stream consumes; while skipping a long operand this is behind
+        // what `wanted` tells a seeking driver, and streamed bytes in between are counted off.
+        let expected = match &self.state {
+            State::Ops => self.pos + self.pending.len() as u64,
+            State::Long(op) => op.start + op.seen,
+            State::Done => return Ok(()),
         };
         let end = offset.saturating_add(data.len() as u64);
         if end <= expected && !data.is_empty() {
