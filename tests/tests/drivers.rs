@@ -9,7 +9,9 @@ use modelsieve_tests::{comparable, conformance_dir, fixtures_dir, scan_seeking, 
 use proptest::prelude::*;
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -39,12 +41,31 @@ fn seek_stream_and_chunking_agree_on_every_corpus_file() {
         let bytes = fs::read(&path).expect("readable");
         let whole = comparable(&scan_bytes(&bytes, &policy));
         let seek = scan_seeking(&bytes, &policy, limits);
-        assert_eq!(comparable(&seek), whole, "seek driver differs on {}", path.display());
-        assert!(seek.bytes_read <= bytes.len() as u64, "seek read more than the file: {}", path.display());
+        assert_eq!(
+            comparable(&seek),
+            whole,
+            "seek driver differs on {}",
+            path.display()
+        );
+        assert!(
+            seek.bytes_read <= bytes.len() as u64,
+            "seek read more than the file: {}",
+            path.display()
+        );
         for chunks in [&[1usize][..], &[7, 3, 64], &[65536], &[4096, 1, 13]] {
             let streamed = scan_streaming(&bytes, &policy, limits, chunks);
-            assert_eq!(comparable(&streamed), whole, "chunks {chunks:?} differ on {}", path.display());
-            assert_eq!(streamed.bytes_read, bytes.len() as u64, "stream bytes_read on {}", path.display());
+            assert_eq!(
+                comparable(&streamed),
+                whole,
+                "chunks {chunks:?} differ on {}",
+                path.display()
+            );
+            assert_eq!(
+                streamed.bytes_read,
+                bytes.len() as u64,
+                "stream bytes_read on {}",
+                path.display()
+            );
         }
     }
 }
@@ -65,14 +86,50 @@ fn small_limits() -> Limits {
 fn pickle_like() -> impl Strategy<Value = Vec<u8>> {
     let opcode_soup = proptest::collection::vec(
         prop_oneof![
-            Just(b'('), Just(b'.'), Just(b'0'), Just(b'2'), Just(b'N'), Just(b'R'), Just(b'b'), Just(b't'),
-            Just(b'c'), Just(b'\n'), Just(b'h'), Just(b'q'), Just(0x93u8), Just(0x94u8), Just(0x8cu8), Just(0x85u8),
-            Just(b'o'), Just(b's'), Just(b'}'), Just(b']'), Just(b'a'), Just(b'e'), Just(b'u'), Just(0x95u8),
-            Just(0x8eu8), Just(b'X'), Just(b'S'), Just(b'\''), Just(b'i'), Just(0x81u8), Just(0x92u8), any::<u8>(),
+            Just(b'('),
+            Just(b'.'),
+            Just(b'0'),
+            Just(b'2'),
+            Just(b'N'),
+            Just(b'R'),
+            Just(b'b'),
+            Just(b't'),
+            Just(b'c'),
+            Just(b'\n'),
+            Just(b'h'),
+            Just(b'q'),
+            Just(0x93u8),
+            Just(0x94u8),
+            Just(0x8cu8),
+            Just(0x85u8),
+            Just(b'o'),
+            Just(b's'),
+            Just(b'}'),
+            Just(b']'),
+            Just(b'a'),
+            Just(b'e'),
+            Just(b'u'),
+            Just(0x95u8),
+            Just(0x8eu8),
+            Just(b'X'),
+            Just(b'S'),
+            Just(b'\''),
+            Just(b'i'),
+            Just(0x81u8),
+            Just(0x92u8),
+            any::<u8>(),
         ],
         0..200,
     );
-    (prop_oneof![Just(vec![0x80u8, 4]), Just(vec![0x80, 2]), Just(vec![]), Just(b"cos\nsystem\n".to_vec())], opcode_soup)
+    (
+        prop_oneof![
+            Just(vec![0x80u8, 4]),
+            Just(vec![0x80, 2]),
+            Just(vec![]),
+            Just(b"cos\nsystem\n".to_vec())
+        ],
+        opcode_soup,
+    )
         .prop_map(|(mut head, tail)| {
             head.extend(tail);
             head
@@ -101,4 +158,3 @@ proptest! {
         prop_assert_eq!(report.verdict, Verdict::from_findings(&report.findings));
     }
 }
-

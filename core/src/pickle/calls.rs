@@ -333,7 +333,9 @@ impl Machine {
     fn describe_call(&mut self, entry: &GlobalEntry, args: &[Value], ctx: &mut Ctx<'_>) {
         let Some(index) = entry.finding else { return };
         let rendered = self.render_args(args);
-        let Some(f) = ctx.findings.get_mut(index) else { return };
+        let Some(f) = ctx.findings.get_mut(index) else {
+            return;
+        };
         if f.message.starts_with("calls ") {
             return;
         }

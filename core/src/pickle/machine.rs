@@ -392,7 +392,9 @@ impl Machine {
         };
         match (text(module), text(name)) {
             (Some(module), Some(name)) => Ok(self.import(&module, &name, offset, ctx)),
-            _ if is_definitely_not_str(module) || is_definitely_not_str(name) => {
+            _ if is_definitely_not_str(module, &self.heap)
+                || is_definitely_not_str(name, &self.heap) =>
+            {
                 Err(Break::malformed("STACK_GLOBAL requires str operands"))
             }
             (module_text, name_text) => {
@@ -525,6 +527,15 @@ fn is_python_path(text: &str) -> bool {
         })
 }
 
-fn is_definitely_not_str(value: Value) -> bool {
-    !matches!(value, Value::Str(_) | Value::Unknown)
+/// Values that cannot be a `str` at load time. Call results (`Object` instances) can: the
+/// pickle may build a module name with `str.join` or `getattr`.
+fn is_definitely_not_str(value: Value, heap: &Heap) -> bool {
+    match value {
+        Value::Str(_) | Value::Unknown | Value::Persistent => false,
+        Value::Object(id) => !matches!(
+            heap.obj(id).map(|o| o.kind),
+            Some(ObjKind::Instance { .. }) | None
+        ),
+        _ => true,
+    }
 }

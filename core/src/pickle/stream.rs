@@ -214,6 +214,11 @@ impl PickleStream {
     /// past it and the bytes used are returned. Other errors have already been reported.
     fn step(&mut self, input: &[u8], findings: &mut Findings) -> Result<usize, DecodeError> {
         let offset = self.pos;
+        if offset == self.pickle_start && input.first() == Some(&super::opcodes::PROTO) {
+            // PROTO is never the first byte of text: even a broken or truncated stream that
+            // starts with it is a pickle, and its break is reported as such.
+            self.machine.committed = true;
+        }
         let (op, used) = match decode(input, self.limits.max_inline_operand) {
             Ok(decoded) => decoded,
             Err(DecodeError::Incomplete) => return Err(DecodeError::Incomplete),

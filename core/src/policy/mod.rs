@@ -224,14 +224,13 @@ impl Policy {
         if alias_module != module || alias_name != name {
             candidates.push(join(alias_module, alias_name));
         }
-        // Each attribute step of a dotted name may land on a module that was imported by the
-        // first one; judge every tail with at least two segments as a path of its own.
+        // Each attribute step of a dotted name may land on a module that the first one
+        // imported (`pathlib` + `os.system` is `pathlib.os.system`, which is `os.system`):
+        // judge the name and every dotted tail of it as a path of its own.
         let mut rest = name;
-        while let Some((_, tail)) = rest.split_once('.') {
-            if tail.contains('.') {
-                candidates.push(tail.to_string());
-            }
-            rest = tail;
+        while rest.contains('.') {
+            candidates.push(rest.to_string());
+            rest = rest.split_once('.').map_or("", |(_, tail)| tail);
         }
         if let Some(denied) = candidates.iter().find_map(|c| self.user_denied(c)) {
             return denied;

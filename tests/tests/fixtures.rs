@@ -1,0 +1,109 @@
+//! Every fixture in `tests/fixtures/expected.tsv` gets its expected verdict, and each expected
+//! evidence token appears in some finding (its rule id, evidence or message).
+
+use std::fs;
+
+use modelsieve_core::{Policy, Report, scan_bytes};
+use modelsieve_tests::fixtures_dir;
+
+struct Expectation {
+    path: String,
+    verdict: String,
+    evidence: Vec<String>,
+    notes: String,
+}
+
+fn expectations() -> Vec<Expectation> {
+    let text = fs::read_to_string(fixtures_dir().join("expected.tsv"))
+        .expect("tests/fixtures/expected.tsv");
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            Expectation {
+                path: cols[0].to_string(),
+                verdict: cols[1].to_string(),
+                evidence: cols.get(2).map_or_else(Vec::new, |e| {
+                    e.split(';')
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(String::from)
+                        .collect()
+                }),
+                notes: cols.get(3).copied().unwrap_or("").to_string(),
+            }
+        })
+        .collect()
+}
+
+fn mentions(report: &Report, token: &str) -> bool {
+    report.findings.iter().any(|f| {
+        f.rule.id().contains(token)
+            || f.message.contains(token)
+            || f.evidence.as_deref().is_some_and(|e| e.contains(token))
+    })
+}
+
+#[test]
+fn every_fixture_gets_its_expected_verdict_and_evidence() {
+    let policy = Policy::default();
+    let rows = expectations();
+    assert!(
+        rows.len() >= 300,
+        "expected.tsv lists only {} fixtures",
+        rows.len()
+    );
+    let mut failures = Vec::new();
+    for row in &rows {
+        let bytes = fs::read(fixtures_dir().join(&row.path))
+            .expect("fixture listed in expected.tsv exists");
+        let report = scan_bytes(&bytes, &policy);
+        let missing: Vec<&String> = row
+            .evidence
+            .iter()
+            .filter(|t| !mentions(&report, t))
+            .collect();
+        if report.verdict.as_str() != row.verdict || !missing.is_empty() {
+            let seen: Vec<String> = report
+                .findings
+                .iter()
+                .take(5)
+                .map(|f| format!("{} {} {}", f.severity, f.rule, f.message))
+                .collect();
+            failures.push(format!(
+                "{}: expected {} with {:?}, got {} missing {:?}\n    {}\n    seen: {:#?}",
+                row.path, row.verdict, row.evidence, report.verdict, missing, row.notes, seen
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_fixture_file_is_listed() {
+    let listed: std::collections::BTreeSet<String> =
+        expectations().into_iter().map(|e| e.path).collect();
+    let mut stack = vec![fixtures_dir().join("pickle")];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("fixture dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(fixtures_dir())
+                    .expect("under fixtures")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                assert!(listed.contains(&rel), "{rel} has no row in expected.tsv");
+            }
+        }
+    }
+}
