@@ -145,7 +145,8 @@ impl Machine {
                 // Before the bytes have proved to be a pickle, text that merely starts with
                 // 'c' or 'i' must name a Python module to count: importing "cool project"
                 // fails in CPython before any code runs.
-                if !self.committed && !(is_python_path(&module) && is_python_path(&name)) {
+                let names_python = is_python_path(&module) && is_python_path(&name);
+                if !(self.committed || names_python) {
                     return Err(Break::malformed("GLOBAL operand is not a Python name"));
                 }
                 self.committed = true;

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every check CI runs, in the order CI runs them. Installs what it needs on a fresh machine
+# (rustfmt, clippy, the wasm32v1-none target, cargo-fuzz) and needs the conformance corpus at
+# ../shared/conformance beside the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: rustfmt, clippy, wasm32v1-none"
+rustup component add rustfmt clippy >/dev/null
+rustup target add wasm32v1-none >/dev/null
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "core builds without std (wasm32v1-none)"
+cargo build -p modelsieve-core --target wasm32v1-none --locked
+
+step "cargo test"
+cargo test --workspace --locked
+
+step "fuzz smoke run"
+fuzz/ci.sh
+
+printf '\n==> all checks passed\n'
