@@ -60,16 +60,52 @@ pub(crate) enum DecodeError {
     Malformed(&'static str),
 }
 
+/// Whether `opcode` has no operand. The stream executes these without building an [`Op`],
+/// which keeps the hot path of opcode-heavy pickles free of copies.
+#[inline(always)]
+pub(crate) const fn is_bare(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        MARK | STOP
+            | POP
+            | POP_MARK
+            | DUP
+            | NONE
+            | BINPERSID
+            | REDUCE
+            | APPEND
+            | BUILD
+            | DICT
+            | EMPTY_DICT
+            | APPENDS
+            | LIST
+            | EMPTY_LIST
+            | OBJ
+            | SETITEM
+            | TUPLE
+            | EMPTY_TUPLE
+            | SETITEMS
+            | NEWOBJ
+            | TUPLE1
+            | TUPLE2
+            | TUPLE3
+            | EMPTY_SET
+            | ADDITEMS
+            | FROZENSET
+            | NEWOBJ_EX
+            | STACK_GLOBAL
+            | MEMOIZE
+            | NEXT_BUFFER
+            | READONLY_BUFFER
+    )
+}
+
 /// Decodes the opcode at the start of `input`. Returns the op and the bytes it spans.
+#[inline(always)]
 pub(crate) fn decode(input: &[u8], max_inline: usize) -> Result<(Op<'_>, usize), DecodeError> {
     let (&opcode, rest) = input.split_first().ok_or(DecodeError::Incomplete)?;
     let (op, used) = match opcode {
-        MARK | STOP | POP | POP_MARK | DUP | NONE | BINPERSID | REDUCE | APPEND | BUILD | DICT
-        | EMPTY_DICT | APPENDS | LIST | EMPTY_LIST | OBJ | SETITEM | TUPLE | EMPTY_TUPLE
-        | SETITEMS | NEWOBJ | TUPLE1 | TUPLE2 | TUPLE3 | EMPTY_SET | ADDITEMS | FROZENSET
-        | NEWOBJ_EX | STACK_GLOBAL | MEMOIZE | NEXT_BUFFER | READONLY_BUFFER => {
-            (Op::Bare(opcode), 0)
-        }
+        op if is_bare(op) => (Op::Bare(op), 0),
         NEWTRUE => (Op::Bool(true), 0),
         NEWFALSE => (Op::Bool(false), 0),
         PROTO => {

@@ -212,7 +212,13 @@ impl Machine {
         Ok(Step::Continue)
     }
 
-    fn bare(&mut self, opcode: u8, offset: u64, ctx: &mut Ctx<'_>) -> Result<Step, Break> {
+    #[inline]
+    pub(crate) fn bare(
+        &mut self,
+        opcode: u8,
+        offset: u64,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Step, Break> {
         match opcode {
             STOP => {
                 self.pop()?;
@@ -478,6 +484,7 @@ impl Machine {
         self.marks.last().copied().unwrap_or(0)
     }
 
+    #[inline(always)]
     fn push(&mut self, value: Value) -> Result<(), Break> {
         if self.stack.len() + self.marks.len() >= self.max_stack {
             return Err(Break::limit("more stack values than max_stack_values"));
@@ -486,12 +493,14 @@ impl Machine {
         Ok(())
     }
 
+    #[inline(always)]
     fn pop(&mut self) -> Result<Value, Break> {
         self.stack
             .pop()
             .ok_or_else(|| Break::malformed("stack underflow"))
     }
 
+    #[inline(always)]
     fn top(&self) -> Result<Value, Break> {
         self.stack
             .last()

