@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::report::Severity;
 
 macro_rules! rules {
-    ($( $(#[$doc:meta])* $variant:ident = $id:literal, $severity:ident, $summary:literal; )*) => {
+    ($( $(#[$doc:meta])* $variant:ident = $id:literal, $severity:ident, $title:literal, $summary:literal; )*) => {
         /// A stable identifier for one kind of finding.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
@@ -32,6 +32,11 @@ macro_rules! rules {
                 match self { $( Rule::$variant => Severity::$severity, )* }
             }
 
+            /// A few words naming the rule (SARIF's short description, table headings).
+            pub fn title(self) -> &'static str {
+                match self { $( Rule::$variant => $title, )* }
+            }
+
             /// One line saying what the rule catches (the README's rule table).
             pub fn summary(self) -> &'static str {
                 match self { $( Rule::$variant => $summary, )* }
@@ -42,46 +47,46 @@ macro_rules! rules {
 
 rules! {
     /// An import on the dangerous list (`os.system`, `builtins.eval`, …).
-    PickleDangerousGlobal = "pickle.dangerous-global", Critical,
+    PickleDangerousGlobal = "pickle.dangerous-global", Critical, "Dangerous import",
         "The pickle imports a callable or module on the dangerous list; severity comes from the list entry.";
     /// An import on neither list.
-    PickleUnknownGlobal = "pickle.unknown-global", Medium,
+    PickleUnknownGlobal = "pickle.unknown-global", Medium, "Unknown import",
         "The pickle imports something that is on neither the allowlist nor the denylist: review it.";
     /// An import whose name cannot be known without running the pickle.
-    PickleUnresolvedGlobal = "pickle.unresolved-global", High,
+    PickleUnresolvedGlobal = "pickle.unresolved-global", High, "Import that cannot be resolved statically",
         "STACK_GLOBAL or INST receives a module or name that is not a plain string, so the import cannot be known statically.";
     /// A name reached through `getattr`, `__import__`, `importlib`, `pkgutil.resolve_name`, `attrgetter`, ….
-    PickleIndirectGlobal = "pickle.indirect-global", High,
+    PickleIndirectGlobal = "pickle.indirect-global", High, "Indirectly reached callable",
         "A callable is reached indirectly (getattr, __import__, import_module, resolve_name, attrgetter, methodcaller); the finding names what it resolves to.";
     /// A call whose callee is not an import the scanner could resolve.
-    PickleOpaqueCall = "pickle.opaque-call", High,
+    PickleOpaqueCall = "pickle.opaque-call", High, "Call of a non-import value",
         "REDUCE/NEWOBJ/OBJ calls a value that is not a resolvable import (an instance, an unknown memo slot, a computed object).";
     /// BUILD used to overwrite attributes of a class or module, or dunder methods of an object.
-    PickleBuildOverride = "pickle.build-override", High,
+    PickleBuildOverride = "pickle.build-override", High, "BUILD overrides attributes",
         "BUILD sets attributes on an imported class or module, or sets dunder attributes such as __setstate__ or __reduce__ on an object.";
     /// A nested pickle passed to a loader inside the pickle.
-    PickleNestedLoad = "pickle.nested-load", Info,
+    PickleNestedLoad = "pickle.nested-load", Info, "Nested pickle loaded",
         "The pickle passes bytes to pickle.loads/torch.load; the nested pickle was scanned and its findings are listed under its own member path.";
     /// A pickle stored as data (raw, base64 or hex) that imports or calls something.
-    PickleEmbeddedPayload = "pickle.embedded-payload", Medium,
+    PickleEmbeddedPayload = "pickle.embedded-payload", Medium, "Embedded pickle payload",
         "A string or bytes value holds a pickle (raw, base64 or hex) whose own scan has findings; loading the outer file does not run it, a later step might.";
     /// An extension-registry code (EXT1/EXT2/EXT4).
-    PickleExtensionCode = "pickle.extension-code", Medium,
+    PickleExtensionCode = "pickle.extension-code", Medium, "Extension-registry import",
         "EXT1/EXT2/EXT4 import whatever the process's copyreg extension registry maps the code to, which cannot be known statically.";
     /// The stream is broken: truncated, a bad opcode, a stack underflow, a read of an unset memo slot.
-    PickleMalformed = "pickle.malformed", Medium,
+    PickleMalformed = "pickle.malformed", Medium, "Broken pickle stream",
         "The pickle stream is broken (truncated, unknown opcode, stack underflow, unset memo slot, bad operand); what came before the break was still judged.";
     /// Bytes after the last pickle that are not a pickle.
-    PickleTrailingBytes = "pickle.trailing-bytes", Low,
+    PickleTrailingBytes = "pickle.trailing-bytes", Low, "Bytes after the last pickle",
         "Bytes follow the last STOP opcode and do not form another pickle; pickle.load ignores them, other readers may not.";
     /// A configured limit stopped part of the analysis.
-    ScanLimitReached = "scan.limit-reached", Medium,
+    ScanLimitReached = "scan.limit-reached", Medium, "Analysis limit reached",
         "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";
     /// The driver did not supply bytes the scanner needed.
-    ScanIncomplete = "scan.incomplete", Medium,
+    ScanIncomplete = "scan.incomplete", Medium, "Input ended early",
         "The input ended before the scanner had read everything it needed (the file is shorter than announced, or the driver skipped bytes).";
     /// Not a format the scanner recognises.
-    FormatUnrecognized = "format.unrecognized", Low,
+    FormatUnrecognized = "format.unrecognized", Low, "Unrecognised format",
         "The bytes are not a model format the scanner knows; nothing in them was interpreted.";
 }
 

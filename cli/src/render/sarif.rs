@@ -110,7 +110,7 @@ fn descriptor(rule: Rule, severity: Severity) -> Value {
     json!({
         "id": rule.id(),
         "name": pascal_case(rule.id()),
-        "shortDescription": { "text": short_description(rule.summary()) },
+        "shortDescription": { "text": rule.title() },
         "fullDescription": { "text": rule.summary() },
         "help": { "text": rule.summary() },
         "defaultConfiguration": { "level": level(severity) },
@@ -218,28 +218,16 @@ fn pascal_case(id: &str) -> String {
         .collect()
 }
 
-/// The summary's first clause (before `; `, `: ` or ` (`), as a title-length description.
-fn short_description(summary: &str) -> &str {
-    let end = ["; ", ": ", " ("]
-        .iter()
-        .filter_map(|sep| summary.find(sep))
-        .min()
-        .unwrap_or(summary.len());
-    summary.get(..end).unwrap_or(summary).trim_end_matches('.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn names_and_short_descriptions() {
+    fn rule_names_are_pascal_case() {
         assert_eq!(
             pascal_case("pickle.dangerous-global"),
             "PickleDangerousGlobal"
         );
-        assert_eq!(short_description("Does a thing; more."), "Does a thing");
-        assert_eq!(short_description("Only one."), "Only one");
     }
 
     #[test]
