@@ -19,7 +19,16 @@ fn readme_rule_table_matches_the_catalogue() {
         .collect();
     let expected: Vec<(String, String, String)> = Rule::ALL
         .iter()
-        .map(|r| (r.id().to_string(), r.default_severity().to_string(), r.summary().to_string()))
+        .map(|r| {
+            (
+                r.id().to_string(),
+                r.default_severity().to_string(),
+                r.summary().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(rows, expected, "README rule table differs from Rule::ALL; regenerate it from `modelsieve rules`");
+    assert_eq!(
+        rows, expected,
+        "README rule table differs from Rule::ALL; regenerate it from `modelsieve rules`"
+    );
 }
