@@ -79,6 +79,8 @@ pub(crate) struct PickleStream {
     /// Absolute offset of the first byte of `pending` (or of the next opcode).
     pos: u64,
     pending: Vec<u8>,
+    /// Length `pending` must reach before decoding is retried.
+    retry_at: usize,
     pickles: u32,
     /// Offset where the current pickle started.
     pickle_start: u64,
@@ -103,6 +105,7 @@ impl PickleStream {
             state: State::Ops,
             pos: 0,
             pending: Vec::new(),
+            retry_at: 0,
             pickles: 0,
             pickle_start: 0,
             frame_end: 0,
@@ -150,44 +153,52 @@ impl PickleStream {
         } else {
             data = data.get((expected - offset) as usize..).unwrap_or_default();
         }
+        self.dispatch(data, findings);
+        Ok(())
+    }
+
+    /// Hands `data`, which starts at the next byte to consume, to whichever state is current.
+    fn dispatch(&mut self, mut data: &[u8], findings: &mut Findings) {
         while !data.is_empty() {
             data = match self.state {
                 State::Ops => self.feed_ops(data, findings),
                 State::Long(_) => self.feed_long(data, findings),
-                State::Done => return Ok(()),
+                State::Done => return,
             };
         }
-        Ok(())
     }
 
     /// Runs opcodes from `data`; returns what is left for another state.
     fn feed_ops<'d>(&mut self, mut data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
-        // Finish an opcode split across feeds first: grow `pending` geometrically so a long
-        // straddling operand costs linear copying.
+        // Finish an opcode split across feeds first. Decoding is retried only once `pending`
+        // has doubled, so a long protocol-0 line arriving byte by byte costs linear time.
         while !self.pending.is_empty() {
-            let before = self.pending.len();
-            let take = data.len().min(before.max(64));
+            let grow_to = self.retry_at.max(self.pending.len() + 1);
+            let take = data.len().min(grow_to - self.pending.len());
             self.pending
                 .extend_from_slice(data.get(..take).unwrap_or_default());
+            data = data.get(take..).unwrap_or_default();
+            if self.pending.len() < grow_to {
+                return data;
+            }
             let pending = core::mem::take(&mut self.pending);
-            let result = self.step(&pending, findings);
-            match result {
+            match self.step(&pending, findings) {
                 Ok(used) => {
-                    let from_data = used.saturating_sub(before);
-                    data = data.get(from_data..).unwrap_or_default();
-                    if !matches!(self.state, State::Ops) {
-                        return data;
-                    }
+                    self.retry_at = 0;
+                    // Bytes gathered past the opcode belong to whatever comes next.
+                    self.dispatch(pending.get(used..).unwrap_or_default(), findings);
                 }
                 Err(DecodeError::Incomplete) => {
+                    self.retry_at = pending.len().saturating_mul(2).max(pending.len() + 16);
                     self.pending = pending;
-                    self.pending.truncate(before + take);
-                    data = data.get(take..).unwrap_or_default();
                     if data.is_empty() {
                         return data;
                     }
                 }
                 Err(_) => return &[],
+            }
+            if !matches!(self.state, State::Ops) {
+                return data;
             }
         }
         loop {
@@ -203,6 +214,7 @@ impl PickleStream {
                 }
                 Err(DecodeError::Incomplete) => {
                     self.pending.extend_from_slice(data);
+                    self.retry_at = data.len().saturating_mul(2).max(data.len() + 16);
                     return &[];
                 }
                 Err(_) => return &[],
@@ -431,6 +443,12 @@ impl PickleStream {
 
     /// Ends the stream at absolute offset `eof`; reports truncation and unfinished pickles.
     pub(crate) fn finish(mut self, eof: u64, findings: &mut Findings) -> Outcome {
+        // Decoding of `pending` may have been deferred until it grew: give it a last chance.
+        if matches!(self.state, State::Ops) && !self.pending.is_empty() {
+            let pending = core::mem::take(&mut self.pending);
+            self.retry_at = 0;
+            self.dispatch(&pending, findings);
+        }
         match &self.state {
             State::Done => {}
             State::Long(op) => {
