@@ -1,6 +1,7 @@
 //! Collects findings for one file: applies the policy's severity overrides, caps their number,
 //! and drops exact repeats.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -9,13 +10,19 @@ use crate::policy::Policy;
 use crate::report::{Finding, Severity};
 use crate::rules::Rule;
 
+/// Identifies repeats: the same rule on the same member with the same evidence.
+type RepeatKey = (Rule, Option<String>, String);
+
 /// The growing list of findings of one scan.
 #[derive(Debug)]
 pub(crate) struct Findings {
     policy: Policy,
     list: Vec<Finding>,
+    repeats: BTreeMap<RepeatKey, usize>,
     max: usize,
     dropped: u64,
+    /// Lowest severity in `list` once it is full; recomputed after a replacement.
+    full_min: Option<Severity>,
 }
 
 impl Findings {
@@ -23,8 +30,10 @@ impl Findings {
         Findings {
             policy,
             list: Vec::new(),
-            max,
+            repeats: BTreeMap::new(),
+            max: max.max(1),
             dropped: 0,
+            full_min: None,
         }
     }
 
@@ -33,7 +42,11 @@ impl Findings {
     }
 
     /// Records a finding and returns its index (for later enrichment), or `None` when it was a
-    /// repeat or the cap was reached.
+    /// repeat or was dropped.
+    ///
+    /// When the list is full, a finding more severe than the least severe one kept replaces it:
+    /// a file that opens with a thousand harmless oddities cannot push its payload out of the
+    /// report, and the verdict is never understated.
     pub(crate) fn push(
         &mut self,
         rule: Rule,
@@ -47,33 +60,58 @@ impl Findings {
         let member = member.map(String::from);
         // One finding per (rule, member, evidence): a pickle that calls os.system a thousand
         // times is one fact, reported at its first occurrence.
-        if evidence.is_some()
-            && let Some(i) = self
-                .list
-                .iter()
-                .position(|f| f.rule == rule && f.member == member && f.evidence == evidence)
-        {
+        let key = evidence.as_ref().map(|e| (rule, member.clone(), e.clone()));
+        if let Some(&i) = key.as_ref().and_then(|k| self.repeats.get(k)) {
             if let Some(existing) = self.list.get_mut(i)
                 && severity > existing.severity
             {
                 existing.severity = severity;
                 existing.message = message;
+                self.full_min = None;
             }
             return None;
         }
-        if self.list.len() >= self.max {
-            self.dropped += 1;
-            return None;
-        }
-        self.list.push(Finding {
+        let finding = Finding {
             rule,
             severity,
             member,
             offset,
             message,
             evidence,
-        });
-        Some(self.list.len() - 1)
+        };
+        let index = if self.list.len() < self.max {
+            self.list.push(finding);
+            self.list.len() - 1
+        } else {
+            self.dropped += 1;
+            let min = match self.full_min {
+                Some(min) => min,
+                None => {
+                    let min = self
+                        .list
+                        .iter()
+                        .map(|f| f.severity)
+                        .min()
+                        .unwrap_or(Severity::Info);
+                    self.full_min = Some(min);
+                    min
+                }
+            };
+            if severity <= min {
+                return None;
+            }
+            let victim = self.list.iter().position(|f| f.severity == min)?;
+            let old = core::mem::replace(self.list.get_mut(victim)?, finding);
+            if let Some(e) = old.evidence {
+                self.repeats.remove(&(old.rule, old.member, e));
+            }
+            self.full_min = None;
+            victim
+        };
+        if let Some(k) = key {
+            self.repeats.insert(k, index);
+        }
+        Some(index)
     }
 
     /// Records a finding at the rule's default severity.
@@ -127,7 +165,7 @@ impl Findings {
                 member: None,
                 offset: None,
                 message: format!(
-                    "{} further findings were dropped after the first {}",
+                    "{} findings were dropped to keep the report at {} (the most severe were kept)",
                     self.dropped, self.max
                 ),
                 evidence: None,

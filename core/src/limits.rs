@@ -21,6 +21,9 @@ pub struct Limits {
     /// Container items remembered for analysis across one pickle; beyond it, containers keep
     /// only their length. Bounds memory on pickles with millions of small objects.
     pub max_retained_items: usize,
+    /// Distinct imports remembered per pickle stream. Every import is judged and reported
+    /// regardless; past this, calls through new ones are reported as opaque calls.
+    pub max_distinct_imports: usize,
     /// Bytes of string and bytes constants remembered across one pickle.
     pub max_retained_bytes: usize,
     /// Findings kept per file; the rest are counted in one summary finding.
@@ -37,6 +40,7 @@ impl Default for Limits {
             max_memo_entries: 1 << 22,
             max_stack_values: 1 << 20,
             max_retained_items: 1 << 20,
+            max_distinct_imports: 1 << 16,
             max_retained_bytes: 16 << 20,
             max_findings: 1000,
             max_embedded_scans: 256,

@@ -130,3 +130,35 @@ fn a_protocol_zero_line_without_end_is_a_limit_finding() {
         report.findings
     );
 }
+
+/// `n` distinct harmless-looking imports, each popped, then `os.system('id')`.
+fn flood_then_payload(n: usize) -> Vec<u8> {
+    let mut bytes = b"\x80\x02".to_vec();
+    for i in 0..n {
+        bytes.extend_from_slice(format!("cpkg{i}\nName\n0").as_bytes());
+    }
+    bytes.extend_from_slice(b"cos\nsystem\nU\x02id\x85R.");
+    bytes
+}
+
+#[test]
+fn a_flood_of_findings_cannot_push_the_payload_out() {
+    let (report, took) = scan_timed(&flood_then_payload(5_000));
+    assert!(took < BOUND);
+    assert_eq!(report.verdict, Verdict::Dangerous);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.evidence.as_deref() == Some("os.system"))
+    );
+    assert!(report.findings.len() <= Limits::default().max_findings + 1);
+    assert!(has(&report, Rule::ScanLimitReached));
+}
+
+#[test]
+fn two_million_distinct_imports_stay_bounded() {
+    let (report, took) = scan_timed(&flood_then_payload(2_000_000));
+    assert!(took < BOUND * 3, "took {took:?}");
+    assert_eq!(report.verdict, Verdict::Dangerous);
+}

@@ -336,7 +336,8 @@ impl Machine {
         let Some(f) = ctx.findings.get_mut(index) else {
             return;
         };
-        if f.message.starts_with("calls ") {
+        // The slot may have been reused by a more severe finding once the list was full.
+        if f.message.starts_with("calls ") || f.evidence.as_deref() != Some(entry.path.as_str()) {
             return;
         }
         let call = format!("calls {}({rendered})", entry.path);

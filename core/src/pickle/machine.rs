@@ -79,7 +79,7 @@ impl Machine {
             stack: Vec::new(),
             marks: Vec::new(),
             memo: Memo::new(limits.max_memo_entries),
-            heap: Heap::new(limits.max_retained_bytes, limits.max_retained_items),
+            heap: Heap::new(limits),
             proto: 0,
             max_stack: limits.max_stack_values,
             committed: false,

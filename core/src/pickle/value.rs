@@ -10,6 +10,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::limits::Limits;
 use crate::policy::GlobalClass;
 
 /// Marks a handle whose content was not retained.
@@ -130,6 +131,7 @@ pub(crate) struct Heap {
     callables: Vec<Callable>,
     max_bytes: usize,
     max_items: usize,
+    max_globals: usize,
     /// Set once any budget ran out, so the scanner can say the analysis was degraded.
     pub(crate) exhausted: bool,
 }
@@ -138,7 +140,7 @@ pub(crate) struct Heap {
 const MAX_RETAINED_TEXT: usize = 4096;
 
 impl Heap {
-    pub(crate) fn new(max_bytes: usize, max_items: usize) -> Heap {
+    pub(crate) fn new(limits: &Limits) -> Heap {
         Heap {
             bytes: Vec::new(),
             texts: Vec::new(),
@@ -147,8 +149,9 @@ impl Heap {
             globals: Vec::new(),
             global_index: BTreeMap::new(),
             callables: Vec::new(),
-            max_bytes,
-            max_items,
+            max_bytes: limits.max_retained_bytes,
+            max_items: limits.max_retained_items,
+            max_globals: limits.max_distinct_imports,
             exhausted: false,
         }
     }
@@ -284,6 +287,12 @@ impl Heap {
     pub(crate) fn global(&mut self, entry: GlobalEntry) -> Value {
         if let Some(id) = self.find_global(&entry.path) {
             return Value::Global(id);
+        }
+        if self.globals.len() >= self.max_globals {
+            // Every import was still judged and reported by the caller; past the budget its
+            // handle is unknown, so calling it is reported as an opaque call.
+            self.exhausted = true;
+            return Value::Unknown;
         }
         let id = GlobalId(self.globals.len() as u32);
         self.global_index.insert(entry.path.clone(), id.0);
