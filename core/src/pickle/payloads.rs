@@ -220,11 +220,10 @@ impl Payloads {
 /// PROTO starts with `g`, of GLOBAL `Y`, of MARK `K`, of INST `a`; hex of them with `8`, `6`, `2`.
 #[inline(always)]
 fn may_hold_pickle(content: &[u8]) -> bool {
-    match (content.first(), content.last()) {
-        (Some(0x80 | b'g' | b'Y' | b'K' | b'a' | b'8' | b'6' | b'2'), _) => true,
-        (Some(_), Some(b'.')) => true,
-        _ => false,
-    }
+    matches!(
+        (content.first(), content.last()),
+        (Some(0x80 | b'g' | b'Y' | b'K' | b'a' | b'8' | b'6' | b'2'), _) | (Some(_), Some(b'.'))
+    )
 }
 
 /// A raw pickle: PROTO with a known version, or an ASCII opcode and a final STOP.
