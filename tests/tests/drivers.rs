@@ -1,6 +1,13 @@
 //! The scanner's central invariant: the seeking driver, the streaming driver and any chunking of
 //! the input give the same report (only `bytes_read` may differ), and no input makes it panic.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

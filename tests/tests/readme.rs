@@ -1,6 +1,13 @@
 //! The README's rule table is the catalogue in `core/src/rules.rs`: same ids, same default
 //! severities, same summaries, same order.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use modelsieve_core::Rule;
 use modelsieve_tests::repo_root;
 
