@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use super::machine::{Ctx, Machine};
-use super::value::{Callable, GlobalEntry, ObjKind, Value};
+use super::value::{Callable, GlobalEntry, GlobalId, ObjKind, Value};
 use crate::policy::GlobalClass;
 use crate::rules::Rule;
 
@@ -75,6 +75,16 @@ impl Machine {
                 let Some(entry) = self.heap.global_entry(id).cloned() else {
                     return Value::Unknown;
                 };
+                self.heap.mark_escaped(&arg_list);
+                if let Some(getattr) = entry.looked_up_by {
+                    // A constant fetched from an allowlisted class is being called after all.
+                    if let Some(g) = self.heap.global_entry_mut(getattr) {
+                        g.escaped = true;
+                    }
+                    let class = ctx.findings.policy().classify_path(&entry.path);
+                    let called = self.indirect(entry.path.clone(), class, "getattr", offset, ctx);
+                    return self.instance_of(called, arg_list.first().copied());
+                }
                 self.describe_call(&entry, &arg_list, ctx);
                 let is_loader = ctx.findings.policy().is_nested_loader(&entry.path);
                 match semantics(&entry.path, is_loader) {
@@ -84,6 +94,13 @@ impl Machine {
                             return Value::Unknown;
                         };
                         let name = name.and_then(|n| self.heap.str(n)).map(String::from);
+                        if let Some(constant) = self.constant_lookup(obj, name.as_deref(), id, ctx)
+                        {
+                            return constant;
+                        }
+                        if let Some(e) = self.heap.global_entry_mut(id) {
+                            e.escaped = true;
+                        }
                         self.resolve_attr(obj, name.as_deref(), "getattr", offset, ctx)
                     }
                     Semantics::Import => {
@@ -225,6 +242,69 @@ impl Machine {
         }
     }
 
+    /// `getattr(ImportedClass, 'NAME')` with a public constant name: how Python 3.12+
+    /// pickles enum members. Returns the looked-up constant, or `None` when the lookup is
+    /// anything else (a module, a private or dunder name, a computed name, a denied path).
+    fn constant_lookup(
+        &mut self,
+        obj: Value,
+        name: Option<&str>,
+        getattr: GlobalId,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<Value> {
+        let Value::Global(class_id) = obj else {
+            return None;
+        };
+        let class = self.heap.global_entry(class_id)?;
+        let name = name.filter(|n| {
+            n.chars().next().is_some_and(char::is_alphabetic)
+                && n.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })?;
+        // The class itself was judged when it was imported (allowed, or reported as unknown);
+        // fetching a public constant from it runs nothing unless the constant is called, and a
+        // call is caught where it happens.
+        if matches!(class.class, GlobalClass::Denied { .. }) || class.looked_up_by.is_some() {
+            return None;
+        }
+        let path = format!("{}.{name}", class.path);
+        if matches!(
+            ctx.findings.policy().classify_path(&path),
+            GlobalClass::Denied { .. }
+        ) {
+            return None;
+        }
+        if let Some(g) = self.heap.global_entry_mut(getattr) {
+            g.benign_lookups += 1;
+        }
+        let mut entry = GlobalEntry::new(path, GlobalClass::Unknown, None);
+        entry.looked_up_by = Some(getattr);
+        Some(self.heap.global(entry))
+    }
+
+    /// Called once a pickle stream ends: a `getattr` import used only for constant lookups on
+    /// classes that were themselves judged is ordinary, so its finding drops to `info`.
+    pub(super) fn settle_lookups(&self, findings: &mut crate::findings::Findings) {
+        for entry in self.heap.globals() {
+            if !matches!(
+                entry.path.as_str(),
+                "builtins.getattr" | "__builtin__.getattr"
+            ) || entry.escaped
+                || entry.benign_lookups == 0
+            {
+                continue;
+            }
+            if let Some(f) = entry.finding.and_then(|i| findings.get_mut(i))
+                && f.evidence.as_deref() == Some(entry.path.as_str())
+            {
+                f.severity = crate::report::Severity::Info;
+                f.message = format!(
+                    "imports {} only to look up {} public constant(s) of imported classes (how Python 3.12+ pickles enum members)",
+                    entry.path, entry.benign_lookups
+                );
+            }
+        }
+    }
+
     /// `getattr(obj, name)`: the dotted path it reaches, judged by the policy.
     fn resolve_attr(
         &mut self,
@@ -311,11 +391,7 @@ impl Machine {
             }
             return Value::Global(existing);
         }
-        self.heap.global(GlobalEntry {
-            path,
-            class,
-            finding,
-        })
+        self.heap.global(GlobalEntry::new(path, class, finding))
     }
 
     fn opaque_call(&mut self, what: &str, offset: u64, ctx: &mut Ctx<'_>) {
@@ -397,6 +473,7 @@ impl Machine {
 
     /// BUILD: `obj.__setstate__(state)` or `obj.__dict__.update(state)` plus `setattr` of slot state.
     pub(super) fn build(&mut self, target: Value, state: Value, offset: u64, ctx: &mut Ctx<'_>) {
+        self.heap.mark_escaped(&[state]);
         let global_target = match target {
             Value::Global(id) => self.heap.global_entry(id).map(|g| g.path.clone()),
             _ => None,

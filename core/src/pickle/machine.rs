@@ -198,11 +198,11 @@ impl Machine {
                     format!("imports extension code {code}, whatever copyreg's registry maps it to at load time"),
                     Some(format!("EXT {code}")),
                 );
-                let global = self.heap.global(GlobalEntry {
-                    path: format!("<extension {code}>"),
-                    class: GlobalClass::Unknown,
+                let global = self.heap.global(GlobalEntry::new(
+                    format!("<extension {code}>"),
+                    GlobalClass::Unknown,
                     finding,
-                });
+                ));
                 self.push(global)?;
             }
             Op::Large { .. } => {
@@ -417,11 +417,9 @@ impl Machine {
                     format!("STACK_GLOBAL imports {shown}, built from values the scanner cannot know statically"),
                     Some(shown.clone()),
                 );
-                Ok(self.heap.global(GlobalEntry {
-                    path: shown,
-                    class: GlobalClass::Unknown,
-                    finding,
-                }))
+                Ok(self
+                    .heap
+                    .global(GlobalEntry::new(shown, GlobalClass::Unknown, finding)))
             }
         }
     }
@@ -467,11 +465,7 @@ impl Machine {
                 Some(path.clone()),
             ),
         };
-        self.heap.global(GlobalEntry {
-            path,
-            class,
-            finding,
-        })
+        self.heap.global(GlobalEntry::new(path, class, finding))
     }
 
     fn add_items(&mut self, target: Value, items: &[Value]) {

@@ -222,7 +222,10 @@ impl Payloads {
 fn may_hold_pickle(content: &[u8]) -> bool {
     matches!(
         (content.first(), content.last()),
-        (Some(0x80 | b'g' | b'Y' | b'K' | b'a' | b'8' | b'6' | b'2'), _) | (Some(_), Some(b'.'))
+        (
+            Some(0x80 | b'g' | b'Y' | b'K' | b'a' | b'8' | b'6' | b'2'),
+            _
+        ) | (Some(_), Some(b'.'))
     )
 }
 

@@ -496,6 +496,7 @@ impl PickleStream {
         }
         let outcome = self.outcome.unwrap_or(Outcome::NotAPickle);
         if outcome == Outcome::Pickle {
+            self.machine.settle_lookups(findings);
             self.payloads.finish(findings);
         }
         outcome

@@ -83,6 +83,26 @@ pub(crate) struct GlobalEntry {
     pub(crate) class: GlobalClass,
     /// The finding reported for this global, for enrichment when it is called.
     pub(crate) finding: Option<usize>,
+    /// Calls through it that only looked up a constant attribute of an allowlisted class.
+    pub(crate) benign_lookups: u32,
+    /// Used other than as the callee of such a lookup: passed on, stored, or called otherwise.
+    pub(crate) escaped: bool,
+    /// Set on a constant looked up by `getattr` on an allowlisted class: the getattr it came
+    /// from, so that calling the constant withdraws the benefit of the doubt.
+    pub(crate) looked_up_by: Option<GlobalId>,
+}
+
+impl GlobalEntry {
+    pub(crate) fn new(path: String, class: GlobalClass, finding: Option<usize>) -> GlobalEntry {
+        GlobalEntry {
+            path,
+            class,
+            finding,
+            benign_lookups: 0,
+            escaped: false,
+            looked_up_by: None,
+        }
+    }
 }
 
 /// Callable objects whose behaviour the analysis follows.
@@ -226,6 +246,7 @@ impl Heap {
                 len,
             });
         }
+        self.mark_escaped(values);
         let start = self.items.len() as u32;
         self.items.extend_from_slice(values);
         Value::Tuple(Items { start, len })
@@ -272,6 +293,19 @@ impl Heap {
             return;
         }
         obj.items.extend_from_slice(values);
+        self.mark_escaped(values);
+    }
+
+    /// Records that imports among `values` were stored or passed on, not just called.
+    #[inline]
+    pub(crate) fn mark_escaped(&mut self, values: &[Value]) {
+        for v in values {
+            if let Value::Global(id) = v
+                && let Some(g) = self.globals.get_mut(id.0 as usize)
+            {
+                g.escaped = true;
+            }
+        }
     }
 
     /// Retained items of a tuple, list, set or dict (dicts as flattened pairs).
@@ -306,6 +340,10 @@ impl Heap {
 
     pub(crate) fn global_entry(&self, id: GlobalId) -> Option<&GlobalEntry> {
         self.globals.get(id.0 as usize)
+    }
+
+    pub(crate) fn globals(&self) -> &[GlobalEntry] {
+        &self.globals
     }
 
     pub(crate) fn global_entry_mut(&mut self, id: GlobalId) -> Option<&mut GlobalEntry> {
