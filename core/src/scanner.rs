@@ -180,7 +180,7 @@ impl Scanner {
         }
         match stage {
             Stage::Pickle(stream) => {
-                if stream.finish(self.fed_end, &mut self.findings) == Outcome::NotAPickle {
+                if stream.finish(eof, &mut self.findings) == Outcome::NotAPickle {
                     self.format = Format::Unknown;
                     self.unrecognized(&[]);
                 }

@@ -25,6 +25,17 @@ pub fn conformance_dir() -> PathBuf {
 
 /// Scans `bytes` the way a seeking driver does: only the ranges the scanner asks for.
 pub fn scan_seeking(bytes: &[u8], policy: &Policy, limits: Limits) -> Report {
+    scan_seeking_reads(bytes, policy, limits, usize::MAX)
+}
+
+/// A seeking driver whose reads return at most `max_read` bytes (short reads, as from a slow
+/// disk or a small HTTP range).
+pub fn scan_seeking_reads(
+    bytes: &[u8],
+    policy: &Policy,
+    limits: Limits,
+    max_read: usize,
+) -> Report {
     let mut scanner = Scanner::new(policy, limits, Some(bytes.len() as u64));
     let mut last = None;
     while let Want::Range { offset, len } = scanner.want() {
@@ -36,7 +47,7 @@ pub fn scan_seeking(bytes: &[u8], policy: &Policy, limits: Limits) -> Report {
             .unwrap_or(usize::MAX)
             .min(bytes.len());
         let end = start
-            .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+            .saturating_add(usize::try_from(len).unwrap_or(usize::MAX).min(max_read))
             .min(bytes.len());
         let chunk = bytes.get(start..end).unwrap_or_default();
         if chunk.is_empty() {

@@ -12,7 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use modelsieve_core::{Limits, Policy, Verdict, scan_bytes};
-use modelsieve_tests::{comparable, conformance_dir, fixtures_dir, scan_seeking, scan_streaming};
+use modelsieve_tests::{
+    comparable, conformance_dir, fixtures_dir, scan_seeking, scan_seeking_reads, scan_streaming,
+};
 use proptest::prelude::*;
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -52,6 +54,13 @@ fn seek_stream_and_chunking_agree_on_every_corpus_file() {
             comparable(&seek),
             whole,
             "seek driver differs on {}",
+            path.display()
+        );
+        let short_reads = scan_seeking_reads(&bytes, &policy, limits, 5);
+        assert_eq!(
+            comparable(&short_reads),
+            whole,
+            "seek driver with 5-byte reads differs on {}",
             path.display()
         );
         assert!(
@@ -154,6 +163,7 @@ proptest! {
             prop_assert_eq!(whole.verdict, Verdict::from_findings(&whole.findings));
             let whole = comparable(&whole);
             prop_assert_eq!(comparable(&scan_seeking(&bytes, &policy, limits)), whole.clone());
+            prop_assert_eq!(comparable(&scan_seeking_reads(&bytes, &policy, limits, a)), whole.clone());
             prop_assert_eq!(comparable(&scan_streaming(&bytes, &policy, limits, &[a, b])), whole.clone());
             prop_assert_eq!(comparable(&scan_streaming(&bytes, &policy, limits, &[1])), whole);
         }

@@ -449,6 +449,15 @@ impl PickleStream {
             self.retry_at = 0;
             self.dispatch(&pending, findings);
         }
+        // A seeking driver stops once `want` points past the end: a long operand it was told
+        // to skip is complete if the file holds all of it.
+        if let State::Long(op) = &self.state
+            && op.decided
+            && op.child.is_none()
+            && op.end() <= eof
+        {
+            self.end_long(findings);
+        }
         match &self.state {
             State::Done => {}
             State::Long(op) => {
