@@ -23,6 +23,21 @@ pub fn conformance_dir() -> PathBuf {
     repo_root().join("..").join("shared").join("conformance")
 }
 
+/// The data rows of a tab-separated file with a header line; missing trailing columns read as
+/// empty strings, so `row[i]` is always safe for `i < columns`.
+pub fn read_tsv(path: &Path, columns: usize) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let mut row: Vec<String> = line.split('\t').map(String::from).collect();
+            row.resize(columns.max(row.len()), String::new());
+            row
+        })
+        .collect()
+}
+
 /// Scans `bytes` the way a seeking driver does: only the ranges the scanner asks for.
 pub fn scan_seeking(bytes: &[u8], policy: &Policy, limits: Limits) -> Report {
     scan_seeking_reads(bytes, policy, limits, usize::MAX)

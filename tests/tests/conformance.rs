@@ -12,7 +12,7 @@
 use std::fs;
 
 use modelsieve_core::{Format, Policy, Report, Severity, Verdict, scan_bytes};
-use modelsieve_tests::conformance_dir;
+use modelsieve_tests::{conformance_dir, read_tsv};
 
 struct Row {
     path: String,
@@ -21,18 +21,16 @@ struct Row {
 }
 
 fn manifest() -> Vec<Row> {
-    let text = fs::read_to_string(conformance_dir().join("manifest.tsv"))
-        .expect("conformance manifest beside the repo");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            Row {
-                path: cols[0].to_string(),
-                expected: cols[1].to_string(),
-                notes: cols.get(3).copied().unwrap_or("").to_string(),
-            }
+    let rows = read_tsv(&conformance_dir().join("manifest.tsv"), 4);
+    assert!(
+        !rows.is_empty(),
+        "conformance manifest missing beside the repo"
+    );
+    rows.into_iter()
+        .map(|mut cols| Row {
+            notes: std::mem::take(&mut cols[3]),
+            expected: std::mem::take(&mut cols[1]),
+            path: std::mem::take(&mut cols[0]),
         })
         .collect()
 }

@@ -11,7 +11,7 @@
 use std::fs;
 
 use modelsieve_core::{Policy, Report, scan_bytes};
-use modelsieve_tests::fixtures_dir;
+use modelsieve_tests::{fixtures_dir, read_tsv};
 
 struct Expectation {
     path: String,
@@ -21,25 +21,19 @@ struct Expectation {
 }
 
 fn expectations() -> Vec<Expectation> {
-    let text = fs::read_to_string(fixtures_dir().join("expected.tsv"))
-        .expect("tests/fixtures/expected.tsv");
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            Expectation {
-                path: cols[0].to_string(),
-                verdict: cols[1].to_string(),
-                evidence: cols.get(2).map_or_else(Vec::new, |e| {
-                    e.split(';')
-                        .map(str::trim)
-                        .filter(|t| !t.is_empty())
-                        .map(String::from)
-                        .collect()
-                }),
-                notes: cols.get(3).copied().unwrap_or("").to_string(),
-            }
+    let rows = read_tsv(&fixtures_dir().join("expected.tsv"), 4);
+    assert!(!rows.is_empty(), "tests/fixtures/expected.tsv is missing");
+    rows.into_iter()
+        .map(|mut cols| Expectation {
+            evidence: cols[2]
+                .split(';')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect(),
+            notes: std::mem::take(&mut cols[3]),
+            verdict: std::mem::take(&mut cols[1]),
+            path: std::mem::take(&mut cols[0]),
         })
         .collect()
 }
