@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Times modelsieve and its peers on the same inputs; writes a Markdown table.
+
+Called by bench/compare.sh, which prepares the venv, the binaries and the inputs:
+
+    compare.py --venv DIR --modelsieve CMD --work DIR --out RESULTS.md INPUT...
+
+Each INPUT is `label=path` (a file or a folder). For every tool and input the script runs the
+tool once with its output kept (verdict, peak RSS), then times it: with hyperfine when it is
+on PATH, otherwise with its own loop of subprocess runs. Wall time is the mean over the timed
+runs; MB/s is the input's total size divided by it.
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TIMEOUT = 900  # seconds for one run of one tool on one input
+ENV = dict(
+    os.environ,
+    # modelaudit (promptfoo) telemetry; the machine has no network anyway.
+    PROMPTFOO_DISABLE_TELEMETRY="1",
+    NO_ANALYTICS="1",
+    DO_NOT_TRACK="1",
+    NO_COLOR="1",
+    TERM="dumb",
+)
+
+
+def size_of(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path), 1
+    total = files = 0
+    for dirpath, _, names in os.walk(path):
+        for name in names:
+            total += os.path.getsize(os.path.join(dirpath, name))
+            files += 1
+    return total, files
+
+
+def venv_version(venv, package):
+    out = subprocess.run(
+        [os.path.join(venv, "bin", "python"), "-c",
+         f"from importlib import metadata; print(metadata.version({package!r}))"],
+        capture_output=True, text=True, env=ENV,
+    )
+    return out.stdout.strip() or "?"
+
+
+# ---------------------------------------------------------------- verdicts, one parser per tool
+
+def modelsieve_verdict(rc, out, err, is_dir):
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        return f"error (exit {rc}): {err.strip()[:80]}"
+    verdicts = [f["verdict"] for f in doc["files"]]
+    if not is_dir:
+        return verdicts[0] if verdicts else "no file"
+    return ", ".join(f"{verdicts.count(v)} {v}" for v in ("dangerous", "suspicious", "clean")) + f" ({len(verdicts)} files)"
+
+
+def picklescan_verdict(rc, out, err, is_dir):
+    text = out + err
+    def num(label):
+        m = re.search(label + r":\s*(\d+)", text)
+        return int(m.group(1)) if m else 0
+    scanned, infected = num("Scanned files"), num("Infected files")
+    dangerous, suspicious = num("Dangerous globals"), num("Suspicious globals")
+    if "Traceback" in err:
+        last = err.strip().splitlines()[-1]
+        return f"aborted: {last[:100]}"
+    if is_dir:
+        return f"{infected} infected of {scanned} scanned ({dangerous} dangerous, {suspicious} suspicious globals)"
+    if rc == 2 or "ERROR" in err and not scanned:
+        return "error"
+    if infected:
+        return f"dangerous ({dangerous} dangerous globals)"
+    return f"clean ({suspicious} suspicious globals)" if suspicious else "clean"
+
+
+def modelscan_verdict(rc, out, err, is_dir, report):
+    try:
+        doc = json.load(open(report))
+    except (OSError, ValueError):
+        return f"error (exit {rc}): {(err or out).strip().splitlines()[-1:] }"
+    summary = doc.get("summary", {})
+    sev = summary.get("total_issues_by_severity", {})
+    scanned = summary.get("scanned", {}).get("total_scanned", 0)
+    errors = len(doc.get("errors", []))
+    skipped = summary.get("skipped", {}).get("total_skipped", 0)
+    issues = ", ".join(f"{n} {k.lower()}" for k, n in sev.items() if n) or "no issues"
+    if is_dir:
+        files = {i.get("source") for i in doc.get("issues", [])}
+        return f"{len(files)} files flagged ({issues}); {scanned} scanned, {skipped} skipped, {errors} errors"
+    if errors and not scanned:
+        return "error"
+    return issues if sev and any(sev.values()) else ("clean" if scanned else "not scanned")
+
+
+def fickling_verdict(rc, out, err, is_dir):
+    if is_dir:
+        try:
+            c = json.loads(out.strip().splitlines()[-1])
+            return f"{c['unsafe']} unsafe, {c['likely_safe']} likely safe, {c['error']} parse errors"
+        except (ValueError, IndexError, KeyError):
+            return f"error (exit {rc})"
+    verdict = {0: "likely safe", 1: "unsafe", 2: "parse error"}.get(rc, f"exit {rc}")
+    if "resource limits exceeded" in err:
+        verdict += " (resource limits exceeded)"
+    return verdict
+
+
+def modelaudit_verdict(rc, out, err, is_dir):
+    try:
+        doc = json.loads(out[out.index("{"):])
+    except ValueError:
+        return f"error (exit {rc})"
+    issues = doc.get("issues", [])
+    counts = {}
+    for i in issues:
+        counts[i.get("severity", "?")] = counts.get(i.get("severity", "?"), 0) + 1
+    summary = ", ".join(f"{counts[s]} {s}" for s in ("critical", "warning", "info", "debug") if s in counts)
+    if is_dir:
+        files = {re.split(r" \(", i.get("location") or "")[0].split(":")[0] for i in issues
+                 if i.get("severity") in ("critical", "warning")}
+        return f"{len(files)} files flagged; issues: {summary or 'none'}; {doc.get('files_scanned', '?')} scanned"
+    worst = next((s for s in ("critical", "warning") if s in counts), None)
+    verdict = worst or ("error" if rc == 2 else "clean")
+    return f"{verdict} ({summary})" if summary else verdict
+
+
+# ---------------------------------------------------------------- running
+
+def run_once(argv, cwd):
+    """Runs argv once; returns (rc, stdout, stderr, seconds, peak RSS in MiB or None).
+
+    The peak RSS comes from GNU time (/usr/bin/time) when it is installed.
+    """
+    rss_file = tempfile.NamedTemporaryFile("r", suffix=".rss")
+    wrapped = (["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *argv]
+               if os.path.exists("/usr/bin/time") else argv)
+    start = time.perf_counter()
+    proc = subprocess.Popen(wrapped, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            errors="replace")
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        return None, out, err, time.perf_counter() - start, None
+    elapsed = time.perf_counter() - start
+    try:
+        rss = int(rss_file.read().strip().splitlines()[-1]) / 1024
+    except (ValueError, IndexError):
+        rss = None
+    rss_file.close()
+    return proc.returncode, out, err, elapsed, rss
+
+
+def time_runs(name, argv, cwd, runs, warmup):
+    """Mean and standard deviation of the wall time over `runs` runs."""
+    hyperfine = shutil.which("hyperfine")
+    if hyperfine:
+        with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
+            cmd = [hyperfine, "-N", "-i", "--style", "basic", "--runs", str(runs), "--warmup", str(warmup),
+                   "--export-json", f.name, "--command-name", name,
+                   " ".join(shlex.quote(a) for a in ["timeout", str(TIMEOUT), *argv])]
+            subprocess.run(cmd, cwd=cwd, env=ENV, stdout=sys.stderr, check=True)
+            result = json.load(f)["results"][0]
+            return result["mean"], result.get("stddev") or 0.0, "hyperfine"
+    times = []
+    for i in range(warmup + runs):
+        rc, _, _, elapsed, _ = run_once(argv, cwd)
+        if rc is None:
+            return None, None, "timeout"
+        if i >= warmup:
+            times.append(elapsed)
+    return statistics.mean(times), (statistics.stdev(times) if len(times) > 1 else 0.0), "python loop"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--venv", required=True)
+    ap.add_argument("--modelsieve", required=True, help="command prefix, e.g. 'target/release/modelsieve scan --format json'")
+    ap.add_argument("--modelsieve-version", default="?")
+    ap.add_argument("--work", required=True, help="working directory for the tools' side files")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per tool and input (3 for inputs over 50 MB)")
+    ap.add_argument("--skip", action="append", default=[], help="tool to leave out")
+    ap.add_argument("--note", action="append", default=[], help="line added under the table")
+    ap.add_argument("inputs", nargs="+", help="label=path")
+    args = ap.parse_args()
+
+    venv_bin = os.path.join(os.path.abspath(args.venv), "bin")
+    os.makedirs(args.work, exist_ok=True)
+    work = os.path.abspath(args.work)
+    report = os.path.join(work, "modelscan-report.json")
+
+    def has(tool):
+        return os.path.exists(os.path.join(venv_bin, tool)) and tool not in args.skip
+
+    tools = [("modelsieve", args.modelsieve_version,
+              lambda p, d: shlex.split(args.modelsieve) + [p],
+              lambda rc, o, e, d, p: modelsieve_verdict(rc, o, e, d))]
+    if has("picklescan"):
+        tools.append(("picklescan", venv_version(args.venv, "picklescan"),
+                      lambda p, d: [os.path.join(venv_bin, "picklescan"), "-p", p],
+                      lambda rc, o, e, d, p: picklescan_verdict(rc, o, e, d)))
+    if has("modelscan"):
+        tools.append(("modelscan", venv_version(args.venv, "modelscan"),
+                      lambda p, d: [os.path.join(venv_bin, "modelscan"), "-p", p, "-r", "json", "-o", report],
+                      lambda rc, o, e, d, p: modelscan_verdict(rc, o, e, d, report)))
+    if has("fickling"):
+        tools.append(("fickling", venv_version(args.venv, "fickling"),
+                      lambda p, d: ([os.path.join(venv_bin, "python"), os.path.join(HERE, "fickling_dir.py"), p] if d
+                                    else [os.path.join(venv_bin, "fickling"), "--check-safety", "--json-output",
+                                          os.devnull, p]),
+                      lambda rc, o, e, d, p: fickling_verdict(rc, o, e, d)))
+    if has("modelaudit"):
+        tools.append(("modelaudit", venv_version(args.venv, "modelaudit"),
+                      lambda p, d: [os.path.join(venv_bin, "modelaudit"), "scan", "--no-cache", "--format", "json", p],
+                      lambda rc, o, e, d, p: modelaudit_verdict(rc, o, e, d)))
+
+    rows = []
+    timer_used = set()
+    for spec in args.inputs:
+        label, path = spec.split("=", 1)
+        path = os.path.abspath(path)
+        if not os.path.exists(path):
+            print(f"compare.py: {path} missing, skipped", file=sys.stderr)
+            continue
+        total, files = size_of(path)
+        is_dir = os.path.isdir(path)
+        runs = 3 if total > 50e6 else args.runs
+        for name, version, argv_for, verdict_of in tools:
+            argv = argv_for(path, is_dir)
+            if os.path.exists(report):
+                os.remove(report)
+            print(f"== {name} on {label}: {' '.join(argv)}", file=sys.stderr)
+            rc, out, err, first, rss = run_once(argv, work)
+            if rc is None:
+                rows.append((name, version, label, total, files, None, None, f"timed out after {TIMEOUT} s", None, None))
+                continue
+            verdict = verdict_of(rc, out, err, is_dir, path)
+            # A tool that takes over a minute once is timed once more, not `runs` times.
+            n = 1 if first > 60 else runs
+            mean, sd, how = time_runs(name, argv, work, n, 0 if first > 5 else 1)
+            timer_used.add(how)
+            rows.append((name, version, label, total, files, mean, sd, verdict, rss, n))
+            print(f"   {verdict}; {mean:.3f} s" if mean else f"   {verdict}", file=sys.stderr)
+
+    with open(args.out, "w") as f:
+        f.write("# Peer comparison\n\n")
+        f.write("Generated by `bench/compare.sh`; do not edit by hand. ")
+        f.write(f"Machine: {os.cpu_count()} CPUs, {platform_line()}. Timer: {', '.join(sorted(timer_used))}; ")
+        f.write("wall time is the mean of the timed runs (± standard deviation), including interpreter start-up.\n\n")
+        f.write("| tool | version | input | size | wall time | MB/s | peak RSS | verdict |\n")
+        f.write("|---|---|---|---|---|---|---|---|\n")
+        for name, version, label, total, files, mean, sd, verdict, rss, n in rows:
+            size = f"{total / 1e6:.1f} MB" + (f" in {files} files" if files > 1 else "")
+            wall = f"{mean:.3f} s ± {sd:.3f} (n={n})" if mean else "—"
+            mbps = (f"{total / 1e6 / mean:.1f}" if total / 1e6 / mean >= 10 else f"{total / 1e6 / mean:.2f}") if mean else "—"
+            rss_s = f"{rss:.0f} MiB" if rss else "—"
+            f.write(f"| {name} | {version} | {label} | {size} | {wall} | {mbps} | {rss_s} | {verdict.replace('|', '/')} |\n")
+        f.write("\n")
+        for note in args.note:
+            f.write(f"- {note}\n")
+    print(open(args.out).read())
+
+
+def platform_line():
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        model = "?"
+    return f"{model}, Python {sys.version.split()[0]}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

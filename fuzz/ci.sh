@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# CI fuzzing: builds both fuzz targets, replays the saved regression inputs, then fuzzes each
+# target for FUZZ_SECONDS (default 60) from a corpus seeded with the project's fixtures.
+# Exits non-zero on any crash, failed assertion, timeout (>10 s per input) or OOM (>2 GiB).
+#
+# Works on the stable toolchain: RUSTC_BOOTSTRAP=1 lets stable rustc take the -Z flags that
+# cargo-fuzz passes (sanitizer, coverage instrumentation). See fuzz/README.md.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+seconds="${FUZZ_SECONDS:-60}"
+export RUSTC_BOOTSTRAP=1
+export RUST_BACKTRACE=1
+
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "ci.sh: installing cargo-fuzz" >&2
+  cargo install cargo-fuzz --locked || cargo install cargo-fuzz
+fi
+
+# -a: debug assertions, so integer overflow panics too. Release optimisation is the default.
+build_flags=(-a)
+cargo fuzz build "${build_flags[@]}"
+
+# Per-target -max_len: the scanner target feeds every input byte by byte as well, so it gets
+# smaller inputs to keep its executions per second up.
+declare -A max_len=([pickle]=65536 [scanner]=8192)
+common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
+
+./seed.sh
+mkdir -p artifacts
+passed=0
+failed=0
+for target in pickle scanner; do
+  # Inputs that once failed: tests/fixtures/fuzz-regressions/<target>-*.bin.
+  shopt -s nullglob
+  regressions=(../tests/fixtures/fuzz-regressions/"$target"-*.bin)
+  shopt -u nullglob
+  ok=1
+  # One run per file, so that every failing regression is named, not only the first.
+  for input in ${regressions[@]+"${regressions[@]}"}; do
+    if cargo fuzz run "${build_flags[@]}" "$target" "$input" -- "${common[@]}" >"artifacts/replay.log" 2>&1; then
+      echo "ci.sh: $target: regression $(basename "$input") passes"
+    else
+      ok=0
+      echo "ci.sh: $target: regression $(basename "$input") FAILS:" >&2
+      grep -E -A3 'panicked at|ERROR: (libFuzzer|AddressSanitizer)' "artifacts/replay.log" | cut -c1-400 >&2 || tail -n 20 "artifacts/replay.log" >&2
+    fi
+  done
+  if [ "$ok" = 1 ]; then
+    echo "ci.sh: $target: fuzzing for ${seconds}s"
+    cargo fuzz run "${build_flags[@]}" "$target" -- "${common[@]}" \
+      -max_total_time="$seconds" -max_len="${max_len[$target]}" || ok=0
+  fi
+  if [ "$ok" = 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "ci.sh: $target FAILED; the failing input is under fuzz/artifacts/$target/" >&2
+  fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" = 0 ]

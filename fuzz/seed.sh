@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Seeds fuzz/corpus/<target>/ with the project's pickle fixtures and the shared conformance
+# corpus. Safe to run again: files are stored under their content hash, so nothing duplicates.
+# Folders that do not exist (yet) are skipped.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+sources=(
+  "$root/tests/fixtures/pickle"
+  "$root/tests/fixtures/fuzz-regressions"
+  "$root/../shared/conformance"
+)
+targets=(pickle scanner)
+# Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
+# every round of the fuzzer.
+max_bytes=$((1024 * 1024))
+
+for t in "${targets[@]}"; do mkdir -p "$here/corpus/$t"; done
+count=0
+for src in "${sources[@]}"; do
+  [ -d "$src" ] || { echo "seed.sh: $src not found, skipped" >&2; continue; }
+  while IFS= read -r -d '' f; do
+    size=$(stat -c %s "$f")
+    [ "$size" -gt 0 ] && [ "$size" -le "$max_bytes" ] || continue
+    case "$f" in */LICENSE | *.md | *.tsv | *.py | *.txt | */.gitattributes) continue ;; esac
+    hash=$(sha1sum "$f" | cut -c1-40)
+    for t in "${targets[@]}"; do
+      if [ "$t" = scanner ]; then
+        # The scanner target reads 4 header bytes (chunk sizes) before the file itself.
+        [ -e "$here/corpus/$t/$hash" ] || { printf '\x07\x01\x40\xff' | cat - "$f" >"$here/corpus/$t/$hash"; }
+      else
+        [ -e "$here/corpus/$t/$hash" ] || cp "$f" "$here/corpus/$t/$hash"
+      fi
+    done
+    count=$((count + 1))
+  done < <(find "$src" -type f -print0)
+done
+echo "seed.sh: $count seed files into $here/corpus/ ($(ls "$here/corpus/pickle" | wc -l) unique)"
