@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "toolchain: rustfmt, clippy, wasm32v1-none"
+step "toolchain: rustfmt, clippy, wasm32v1-none, wasm32-unknown-unknown"
 rustup component add rustfmt clippy >/dev/null
-rustup target add wasm32v1-none >/dev/null
+rustup target add wasm32v1-none wasm32-unknown-unknown >/dev/null
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -17,8 +17,9 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "core builds without std (wasm32v1-none)"
+step "core builds without std (wasm32v1-none) and for wasm32-unknown-unknown"
 cargo build -p modelsieve-core --target wasm32v1-none --locked
+cargo build -p modelsieve-core --target wasm32-unknown-unknown --profile wasm --locked
 
 step "cargo test"
 cargo test --workspace --locked
