@@ -38,18 +38,10 @@ if ! command -v hyperfine >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v ap
     { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q hyperfine >/dev/null 2>&1; } || true
 fi
 
-# modelsieve: the CLI if it builds, else the seeking-driver example.
-if cargo build --release -q -p modelsieve-cli 2>"$work/build-cli.log" &&
-  "$root/target/release/modelsieve" scan --format json "$root/bench/compare.sh" >/dev/null 2>&1; then
-  modelsieve="$root/target/release/modelsieve scan --format json"
-  version="$("$root/target/release/modelsieve" --version | awk '{print $2}') (CLI, $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-else
-  echo "compare.sh: the CLI is not usable (see $work/build-cli.log); using core/examples/scan.rs" >&2
-  cargo build --release -q -p modelsieve-core --example scan
-  modelsieve="$root/target/release/examples/scan --json"
-  version="core example scan.rs ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
-  notes+=(--note "modelsieve was run as core/examples/scan.rs (seeking driver), the CLI did not build or run")
-fi
+# modelsieve: the CLI, as users run it.
+cargo build --release -q -p modelsieve-cli
+modelsieve="$root/target/release/modelsieve scan --format json"
+version="$("$root/target/release/modelsieve" --version | awk '{print $2}') (CLI, $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
 
 cargo build --release -q -p modelsieve-core --example gen_bench_pickle
 big="$data/tuples_100mb.pkl"

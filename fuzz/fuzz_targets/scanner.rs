@@ -12,36 +12,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-
 use modelsieve_core::{Limits, Policy, Report, Scanner, Want, scan_bytes};
 
 /// Header bytes that choose the chunk sizes; the rest of the input is the file.
 const HEADER: usize = 4;
-
-/// Known, already reported differences to tolerate while they are being fixed, from the
-/// comma-separated `MODELSIEVE_FUZZ_TOLERATE` environment variable (unset by default: CI runs
-/// strict).
-///
-/// `seek-eof`: `Scanner::finish` judges truncation against the end of the bytes *fed* rather
-/// than the announced size, so a seeking driver that stops when `want()` says `Done` gets
-/// different "data ends at N" messages and a spurious FRAME finding
-/// (tests/fixtures/fuzz-regressions/scanner-seek-*.bin). Tolerated by feeding an empty slice
-/// at the end of the file after `Done`, which moves the scanner's idea of the end of the data
-/// to the file size without giving it any byte.
-fn tolerate(tag: &str) -> bool {
-    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
-    TAGS.get_or_init(|| {
-        std::env::var("MODELSIEVE_FUZZ_TOLERATE")
-            .unwrap_or_default()
-            .split(',')
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect()
-    })
-    .iter()
-    .any(|t| t == tag)
-}
 
 fn same(what: &str, expected: &Report, got: &Report) {
     assert_eq!(
@@ -101,9 +75,6 @@ fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
              (last want {offset}+{len})",
             file.len()
         );
-    }
-    if tolerate("seek-eof") && matches!(scanner.want(), Want::Done) {
-        scanner.feed(file.len() as u64, &[]);
     }
     scanner.finish()
 }
