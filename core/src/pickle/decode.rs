@@ -63,7 +63,24 @@ pub(crate) enum DecodeError {
 /// Whether `opcode` has no operand. The stream executes these without building an [`Op`],
 /// which keeps the hot path of opcode-heavy pickles free of copies.
 #[inline(always)]
-pub(crate) const fn is_bare(opcode: u8) -> bool {
+pub(crate) fn is_bare(opcode: u8) -> bool {
+    BARE.get(usize::from(opcode)).copied().unwrap_or(false)
+}
+
+/// [`is_bare_opcode`] as a table: one load instead of a chain of comparisons on the hot path.
+// Evaluated at compile time with `i < 256`: an out-of-bounds index would fail the build.
+#[allow(clippy::indexing_slicing)]
+static BARE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = is_bare_opcode(i as u8);
+        i += 1;
+    }
+    table
+};
+
+const fn is_bare_opcode(opcode: u8) -> bool {
     matches!(
         opcode,
         MARK | STOP
@@ -318,8 +335,11 @@ fn python2_str(bytes: &[u8]) -> Result<Op<'_>, DecodeError> {
 }
 
 fn utf8(bytes: &[u8]) -> Result<Op<'_>, DecodeError> {
-    core::str::from_utf8(bytes)
-        .map_err(|_| DecodeError::Malformed("string operand is not UTF-8"))?;
+    // Most names and keys are ASCII, which is checked far faster than full UTF-8.
+    if !bytes.is_ascii() {
+        core::str::from_utf8(bytes)
+            .map_err(|_| DecodeError::Malformed("string operand is not UTF-8"))?;
+    }
     Ok(Op::Str(Cow::Borrowed(bytes)))
 }
 

@@ -400,6 +400,8 @@ impl PickleStream {
     }
 
     /// Records a break at `offset` and stops reading.
+    #[cold]
+    #[inline(never)]
     fn broken(&mut self, offset: u64, b: Break, findings: &mut Findings) {
         self.state = State::Done;
         self.pending.clear();
