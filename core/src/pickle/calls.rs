@@ -229,7 +229,7 @@ impl Machine {
             }
         }
         match embedded {
-            Some(e) => ctx.payloads.activate(e, loader, offset, ctx.findings),
+            Some(e) => ctx.payloads.activate(e, loader),
             None => {
                 ctx.findings.rule(
                     Rule::PickleOpaqueCall,

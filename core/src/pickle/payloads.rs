@@ -154,13 +154,7 @@ impl Payloads {
     }
 
     /// Marks a payload as unpickled by `loader` during the outer load.
-    pub(crate) fn activate(
-        &mut self,
-        index: u32,
-        loader: &str,
-        _offset: u64,
-        _findings: &mut Findings,
-    ) {
+    pub(crate) fn activate(&mut self, index: u32, loader: &str) {
         if let Some(p) = self.entries.get_mut(index as usize)
             && p.loaded_by.is_none()
         {

@@ -406,7 +406,7 @@ impl PickleStream {
         self.state = State::Done;
         self.pending.clear();
         if !self.machine.committed {
-            self.not_a_pickle_at(offset, findings);
+            self.not_a_pickle(findings);
             return;
         }
         self.outcome = Some(Outcome::Pickle);
@@ -425,7 +425,7 @@ impl PickleStream {
     }
 
     /// The bytes from `self.pickle_start` did nothing a pickle does before failing.
-    fn not_a_pickle_at(&mut self, _offset: u64, findings: &mut Findings) {
+    fn not_a_pickle(&mut self, findings: &mut Findings) {
         self.state = State::Done;
         if self.pickles == 0 {
             self.outcome = Some(Outcome::NotAPickle);
