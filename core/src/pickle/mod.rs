@@ -1,9 +1,10 @@
 //! The pickle engine: a symbolic stack machine over every opcode of protocols 0–5.
 //!
 //! [`decode`] turns bytes into opcodes, [`machine`] executes them on symbolic [`value`]s,
-//! [`calls`] models what calls and BUILD do, [`payloads`] scans pickles hidden in constants, and
+//! [`calls`] models what calls do, [`build`] what BUILD does, [`payloads`] scans pickles hidden in constants, and
 //! [`stream`] drives it all over bytes that arrive in pieces.
 
+mod build;
 mod calls;
 mod decode;
 mod machine;
