@@ -129,12 +129,15 @@ impl Machine {
                             .first()
                             .and_then(|&n| self.heap.str(n))
                             .map(String::from);
-                        self.heap.callable(Callable::MethodCaller(
-                            name.unwrap_or_else(|| String::from("<unknown>")),
-                        ))
+                        let name = name.unwrap_or_else(|| String::from("<unknown>"));
+                        let args = self.heap.tuple(arg_list.get(1..).unwrap_or_default());
+                        self.heap.callable(Callable::MethodCaller { name, args })
                     }
                     Semantics::Partial => match arg_list.first() {
-                        Some(&func) => self.heap.callable(Callable::Partial(func)),
+                        Some(&func) => {
+                            let args = self.heap.tuple(arg_list.get(1..).unwrap_or_default());
+                            self.heap.callable(Callable::Partial { func, args })
+                        }
                         None => Value::Unknown,
                     },
                     Semantics::Apply => match (arg_list.first(), arg_list.get(1)) {
@@ -159,8 +162,15 @@ impl Machine {
                     return Value::Unknown;
                 };
                 match callable {
-                    Callable::Partial(func) => {
-                        let merged = self.heap.tuple(&arg_list);
+                    Callable::Partial { func, args } => {
+                        // partial(f, *bound)(*more) calls f(*bound, *more).
+                        let mut merged: Vec<Value> = self
+                            .heap
+                            .items_of(args)
+                            .map(<[Value]>::to_vec)
+                            .unwrap_or_default();
+                        merged.extend_from_slice(&arg_list);
+                        let merged = self.heap.tuple(&merged);
                         self.call(func, merged, offset, ctx, depth + 1)
                     }
                     Callable::AttrGetter(names) => {
@@ -174,14 +184,13 @@ impl Machine {
                         }
                         current
                     }
-                    Callable::MethodCaller(name) => {
+                    Callable::MethodCaller { name, args } => {
                         let Some(&obj) = arg_list.first() else {
                             return Value::Unknown;
                         };
                         let method =
                             self.resolve_attr(obj, Some(&name), "methodcaller", offset, ctx);
-                        let empty = self.heap.tuple(&[]);
-                        self.call(method, empty, offset, ctx, depth + 1)
+                        self.call(method, args, offset, ctx, depth + 1)
                     }
                 }
             }

@@ -111,9 +111,9 @@ pub(crate) enum Callable {
     /// `operator.attrgetter(*names)`.
     AttrGetter(Vec<String>),
     /// `operator.methodcaller(name, …)`.
-    MethodCaller(String),
+    MethodCaller { name: String, args: Value },
     /// `functools.partial(func, …)`.
-    Partial(Value),
+    Partial { func: Value, args: Value },
 }
 
 /// The kind of a mutable object.
