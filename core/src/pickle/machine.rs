@@ -105,6 +105,15 @@ impl Machine {
         self.heap.exhausted
     }
 
+    /// MEMOIZE: stores the top of the stack in the next memo slot.
+    #[inline(always)]
+    pub(crate) fn memoize(&mut self) -> Result<(), Break> {
+        let top = self.top()?;
+        let index = self.memo.next_index();
+        self.memo.put(index, top);
+        Ok(())
+    }
+
     /// Pushes a value decoded outside the machine (a streamed-past operand).
     pub(crate) fn push_value(&mut self, value: Value) -> Result<(), Break> {
         self.push(value)
@@ -372,11 +381,7 @@ impl Machine {
                 self.committed = true;
                 self.build(target, state, offset, ctx);
             }
-            MEMOIZE => {
-                let top = self.top()?;
-                let index = self.memo.next_index();
-                self.memo.put(index, top);
-            }
+            MEMOIZE => self.memoize()?,
             NEXT_BUFFER => self.push(Value::Buffer)?,
             READONLY_BUFFER => {
                 self.top()?;

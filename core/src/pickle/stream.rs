@@ -205,6 +205,11 @@ impl PickleStream {
             if data.is_empty() {
                 return data;
             }
+            if let Some(used) = self.fast_step(data) {
+                self.pos += used as u64;
+                data = data.get(used..).unwrap_or_default();
+                continue;
+            }
             match self.step(data, findings) {
                 Ok(used) => {
                     data = data.get(used..).unwrap_or_default();
@@ -220,6 +225,33 @@ impl PickleStream {
                 Err(_) => return &[],
             }
         }
+    }
+
+    /// The opcodes that dominate data-heavy pickles (MEMOIZE and fixed-size numbers), executed
+    /// without building an `Op` or a `Ctx`. Returns the bytes used, or `None` to take the
+    /// general path, which also reports any failure; nothing changes when `None` is returned.
+    #[inline(always)]
+    fn fast_step(&mut self, data: &[u8]) -> Option<usize> {
+        use super::opcodes::{BINFLOAT, BININT, BININT1, BININT2, MEMOIZE};
+        use super::value::Value;
+        let (value, used) = match *data.first()? {
+            MEMOIZE => return self.machine.memoize().ok().map(|()| 1),
+            BININT1 => (Value::Int(i64::from(*data.get(1)?)), 2),
+            BININT2 => (
+                Value::Int(i64::from(u16::from_le_bytes([
+                    *data.get(1)?,
+                    *data.get(2)?,
+                ]))),
+                3,
+            ),
+            BININT => {
+                let bytes: [u8; 4] = data.get(1..5)?.try_into().ok()?;
+                (Value::Int(i64::from(i32::from_le_bytes(bytes))), 5)
+            }
+            BINFLOAT if data.len() >= 9 => (Value::Float, 9),
+            _ => return None,
+        };
+        self.machine.push_value(value).ok().map(|()| used)
     }
 
     /// Decodes and executes one opcode at `self.pos` from `input`. On success `pos` has moved
