@@ -114,6 +114,31 @@ impl Machine {
         Ok(())
     }
 
+    /// TUPLE1/TUPLE2/TUPLE3: the top `n` values become a tuple. Nothing changes on failure.
+    #[inline(always)]
+    pub(crate) fn small_tuple(&mut self, n: usize) -> Result<(), Break> {
+        let start = self
+            .stack
+            .len()
+            .checked_sub(n)
+            .ok_or_else(|| Break::malformed("stack underflow"))?;
+        let t = self.heap.tuple(self.stack.get(start..).unwrap_or_default());
+        self.stack.truncate(start);
+        self.stack.push(t);
+        Ok(())
+    }
+
+    /// A short ASCII `str` constant that cannot hold a pickle, pushed without payload checks.
+    #[inline(always)]
+    pub(crate) fn push_plain_str(&mut self, content: &[u8]) -> Result<(), Break> {
+        if self.stack.len() + self.marks.len() >= self.max_stack {
+            return Err(Break::limit("more stack values than max_stack_values"));
+        }
+        let id = self.heap.text(content, content.len() as u64, None);
+        self.stack.push(Value::Str(id));
+        Ok(())
+    }
+
     /// Pushes a value decoded outside the machine (a streamed-past operand).
     pub(crate) fn push_value(&mut self, value: Value) -> Result<(), Break> {
         self.push(value)
@@ -299,17 +324,7 @@ impl Machine {
                 let t = self.heap.tuple(&items);
                 self.push(t)?;
             }
-            TUPLE1 | TUPLE2 | TUPLE3 => {
-                let n = usize::from(opcode - TUPLE1) + 1;
-                let start = self
-                    .stack
-                    .len()
-                    .checked_sub(n)
-                    .ok_or_else(|| Break::malformed("stack underflow"))?;
-                let t = self.heap.tuple(self.stack.get(start..).unwrap_or_default());
-                self.stack.truncate(start);
-                self.push(t)?;
-            }
+            TUPLE1 | TUPLE2 | TUPLE3 => self.small_tuple(usize::from(opcode - TUPLE1) + 1)?,
             APPEND => {
                 let value = self.pop()?;
                 let target = self.top()?;

@@ -213,7 +213,7 @@ impl Payloads {
 /// A cheap first look at a constant: can it be a raw, base64 or hex pickle at all? Base64 of
 /// PROTO starts with `g`, of GLOBAL `Y`, of MARK `K`, of INST `a`; hex of them with `8`, `6`, `2`.
 #[inline(always)]
-fn may_hold_pickle(content: &[u8]) -> bool {
+pub(crate) fn may_hold_pickle(content: &[u8]) -> bool {
     matches!(
         (content.first(), content.last()),
         (

@@ -232,10 +232,27 @@ impl PickleStream {
     /// general path, which also reports any failure; nothing changes when `None` is returned.
     #[inline(always)]
     fn fast_step(&mut self, data: &[u8]) -> Option<usize> {
-        use super::opcodes::{BINFLOAT, BININT, BININT1, BININT2, MEMOIZE};
+        use super::opcodes::{
+            BINFLOAT, BININT, BININT1, BININT2, MEMOIZE, SHORT_BINUNICODE, TUPLE1, TUPLE3,
+        };
         use super::value::Value;
         let (value, used) = match *data.first()? {
             MEMOIZE => return self.machine.memoize().ok().map(|()| 1),
+            op @ TUPLE1..=TUPLE3 => {
+                return self
+                    .machine
+                    .small_tuple(usize::from(op - TUPLE1) + 1)
+                    .ok()
+                    .map(|()| 1);
+            }
+            SHORT_BINUNICODE => {
+                let len = usize::from(*data.get(1)?);
+                let content = data.get(2..2 + len)?;
+                if !content.is_ascii() || super::payloads::may_hold_pickle(content) {
+                    return None;
+                }
+                return self.machine.push_plain_str(content).ok().map(|()| 2 + len);
+            }
             BININT1 => (Value::Int(i64::from(*data.get(1)?)), 2),
             BININT2 => (
                 Value::Int(i64::from(u16::from_le_bytes([
