@@ -21,6 +21,14 @@ fn has(report: &Report, rule: Rule) -> bool {
     report.findings.iter().any(|f| f.rule == rule)
 }
 
+/// `PROTO 4, NONE`, then `opcode` `count` times, then STOP.
+fn none_then_repeated(opcode: u8, count: usize) -> Vec<u8> {
+    let mut bytes = vec![0x80, 4, b'N'];
+    bytes.extend(std::iter::repeat_n(opcode, count));
+    bytes.push(b'.');
+    bytes
+}
+
 /// A generous bound for a debug build on a loaded 2-core CI machine; the point is "not
 /// quadratic, not unbounded", which would take minutes.
 const BOUND: Duration = Duration::from_secs(20);
@@ -42,11 +50,8 @@ fn ten_million_marks_hit_the_stack_limit() {
 
 #[test]
 fn tuples_nested_a_million_deep_are_bounded() {
-    // MARK MARK MARK ... then TUPLE TUPLE TUPLE: every tuple holds the previous one.
-    let depth = 1_000_000;
-    let mut bytes = vec![0x80, 4, b'N'];
-    bytes.extend(std::iter::repeat_n(0x85, depth)); // TUPLE1
-    bytes.push(b'.');
+    let bytes = none_then_repeated(0x85, 1_000_000);
+    // None, then TUPLE1 a million times: every tuple holds the previous one.
     let (report, took) = scan_timed(&bytes);
     assert!(took < BOUND, "took {took:?}");
     assert_eq!(report.verdict, Verdict::Clean, "{:?}", report.findings);
@@ -114,9 +119,7 @@ fn nested_pickles_stop_at_the_depth_limit() {
 fn ten_million_memo_puts_stay_bounded() {
     // A None memoized ten million times: the memo forgets past its limit without a finding,
     // because nothing reads a forgotten slot back.
-    let mut bytes = vec![0x80, 4, b'N'];
-    bytes.extend(std::iter::repeat_n(0x94, 10_000_000));
-    bytes.push(b'.');
+    let bytes = none_then_repeated(0x94, 10_000_000);
     let (report, took) = scan_timed(&bytes);
     assert!(took < BOUND, "took {took:?}");
     assert_eq!(report.verdict, Verdict::Clean, "{:?}", report.findings);

@@ -356,28 +356,17 @@ impl Machine {
                 let global = self.stack_global(module, name, offset, ctx)?;
                 self.push(global)?;
             }
-            REDUCE => {
+            REDUCE | NEWOBJ | NEWOBJ_EX => {
+                // NEWOBJ calls `cls.__new__(cls, *args)`: for the analysis that is a call of the
+                // class. NEWOBJ_EX's keyword arguments go to the class's own __new__; the import
+                // of the class is what the policy judges.
+                if opcode == NEWOBJ_EX {
+                    self.pop()?;
+                }
                 let args = self.pop()?;
                 let callee = self.pop()?;
                 self.committed = true;
                 let result = self.call(callee, args, offset, ctx, 0);
-                self.push(result)?;
-            }
-            NEWOBJ => {
-                let args = self.pop()?;
-                let class = self.pop()?;
-                self.committed = true;
-                let result = self.call(class, args, offset, ctx, 0);
-                self.push(result)?;
-            }
-            NEWOBJ_EX => {
-                // Keyword arguments go to the class's own __new__; the import of the class is
-                // what the policy judges.
-                let _kwargs = self.pop()?;
-                let args = self.pop()?;
-                let class = self.pop()?;
-                self.committed = true;
-                let result = self.call(class, args, offset, ctx, 0);
                 self.push(result)?;
             }
             OBJ => {
