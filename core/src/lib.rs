@@ -26,14 +26,19 @@
 
 extern crate alloc;
 
+mod compressed;
 mod findings;
 mod limits;
+mod numpy;
 mod pickle;
 mod policy;
+mod reader;
 mod report;
 mod rules;
 mod scanner;
 mod sniff;
+mod tar;
+mod zip;
 
 pub use limits::Limits;
 pub use policy::{GlobalClass, Policy, PolicyError};

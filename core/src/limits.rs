@@ -30,6 +30,13 @@ pub struct Limits {
     pub max_findings: usize,
     /// Embedded payloads (base64, hex, raw pickles inside strings) decoded and scanned per file.
     pub max_embedded_scans: usize,
+    /// Bytes decompressed (deflate, gzip, zlib) across the whole file, nested containers
+    /// included; past it, decompression stops with a finding. Zip bombs end here.
+    pub max_inflated_bytes: u64,
+    /// Members read from one archive (zip entries, tar members).
+    pub max_archive_members: usize,
+    /// Bytes of member names and directory entries kept per archive for cross-checks.
+    pub max_directory_bytes: usize,
 }
 
 impl Default for Limits {
@@ -44,6 +51,9 @@ impl Default for Limits {
             max_retained_bytes: 16 << 20,
             max_findings: 1000,
             max_embedded_scans: 256,
+            max_inflated_bytes: 4 << 30,
+            max_archive_members: 1 << 16,
+            max_directory_bytes: 16 << 20,
         }
     }
 }

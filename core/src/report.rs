@@ -103,12 +103,67 @@ impl fmt::Display for Verdict {
 
 /// What the scanner recognised a file (or member) as, from its bytes, never from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Format {
     /// A Python pickle stream (any protocol), possibly several concatenated.
+    #[serde(rename = "pickle")]
     Pickle,
+    /// A legacy (pre-1.6, non-zip) `torch.save` file: five pickles followed by raw storages.
+    #[serde(rename = "pytorch-legacy")]
+    PytorchLegacy,
+    /// A joblib dump: pickle opcodes interleaved with raw numpy array bytes.
+    #[serde(rename = "joblib")]
+    Joblib,
+    /// A NumPy `.npy` array file.
+    #[serde(rename = "npy")]
+    Npy,
+    /// A zip archive of no more specific kind.
+    #[serde(rename = "zip")]
+    Zip,
+    /// A `torch.save` zip archive (`*/data.pkl` with `*/data/N` storages).
+    #[serde(rename = "pytorch-zip")]
+    PytorchZip,
+    /// A TorchScript archive (`torch.jit.save`: `constants.pkl`, `code/`).
+    #[serde(rename = "torchscript")]
+    Torchscript,
+    /// A NumPy `.npz` archive (a zip of `.npy` files).
+    #[serde(rename = "npz")]
+    Npz,
+    /// A tar archive (ustar, gnu or pax).
+    #[serde(rename = "tar")]
+    Tar,
+    /// The oldest `torch.save` layout: a tar of `sys_info`, `pickle`, `tensors`, `storages`.
+    #[serde(rename = "pytorch-tar")]
+    PytorchTar,
+    /// gzip-compressed data.
+    #[serde(rename = "gzip")]
+    Gzip,
+    /// zlib-compressed data (joblib's default compressor).
+    #[serde(rename = "zlib")]
+    Zlib,
+    /// A 7z archive (not opened).
+    #[serde(rename = "7z")]
+    SevenZip,
+    /// xz-compressed data (not opened).
+    #[serde(rename = "xz")]
+    Xz,
+    /// Legacy `.lzma` (LZMA-alone) data, as joblib writes it (not opened).
+    #[serde(rename = "lzma")]
+    Lzma,
+    /// bzip2-compressed data (not opened).
+    #[serde(rename = "bzip2")]
+    Bzip2,
+    /// Zstandard-compressed data (not opened).
+    #[serde(rename = "zstd")]
+    Zstd,
+    /// LZ4-frame-compressed data (not opened).
+    #[serde(rename = "lz4")]
+    Lz4,
+    /// A RAR archive (not opened).
+    #[serde(rename = "rar")]
+    Rar,
     /// Nothing the scanner knows how to read.
+    #[serde(rename = "unknown")]
     Unknown,
 }
 
@@ -117,6 +172,24 @@ impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Pickle => "pickle",
+            Format::PytorchLegacy => "pytorch-legacy",
+            Format::Joblib => "joblib",
+            Format::Npy => "npy",
+            Format::Zip => "zip",
+            Format::PytorchZip => "pytorch-zip",
+            Format::Torchscript => "torchscript",
+            Format::Npz => "npz",
+            Format::Tar => "tar",
+            Format::PytorchTar => "pytorch-tar",
+            Format::Gzip => "gzip",
+            Format::Zlib => "zlib",
+            Format::SevenZip => "7z",
+            Format::Xz => "xz",
+            Format::Lzma => "lzma",
+            Format::Bzip2 => "bzip2",
+            Format::Zstd => "zstd",
+            Format::Lz4 => "lz4",
+            Format::Rar => "rar",
             Format::Unknown => "unknown",
         }
     }

@@ -79,6 +79,48 @@ rules! {
     /// Bytes after the last pickle that are not a pickle.
     PickleTrailingBytes = "pickle.trailing-bytes", Low, "Bytes after the last pickle",
         "Bytes follow the last STOP opcode and do not form another pickle; pickle.load ignores them, other readers may not.";
+    /// Local and central zip headers disagree about a member.
+    ZipHeaderMismatch = "zip.header-mismatch", High, "Zip headers disagree",
+        "A member's local header and its central-directory entry disagree (name, sizes, CRC, method or flags); loaders that trust one or the other see different files.";
+    /// A member's data does not match its CRC-32.
+    ZipCrcMismatch = "zip.crc-mismatch", Medium, "Zip CRC mismatch",
+        "A member's bytes do not match the CRC-32 in its headers: the archive was altered after it was written.";
+    /// A member flagged as encrypted.
+    ZipEncryptedMember = "zip.encrypted-member", Medium, "Encrypted zip member",
+        "A member is flagged as encrypted (bit 0 or 6); its bytes were scanned as if plain, and what is really encrypted cannot be judged.";
+    /// Flag bits no model writer sets.
+    ZipUnusualFlags = "zip.unusual-flags", Medium, "Unusual zip flags",
+        "A member sets general-purpose flag bits that model writers never set (patched data, reserved bits); readers disagree about such members.";
+    /// Members whose data ranges overlap.
+    ZipOverlappingMembers = "zip.overlapping-members", High, "Overlapping zip members",
+        "Two members share bytes (the overlapping-member zip-bomb trick, or one member hidden inside another).";
+    /// Bytes the directory does not account for, or members a sequential reader cannot reach.
+    ZipLayout = "zip.layout", Medium, "Irregular zip layout",
+        "The archive is not a plain sequence of members followed by the central directory: data before, between or hidden from the listed members.";
+    /// A member name that escapes the extraction folder.
+    ArchiveUnsafePath = "archive.unsafe-path", High, "Unsafe member path",
+        "A member name is absolute, contains `..` or a backslash: extracting the archive writes outside its folder.";
+    /// Two members with one name.
+    ArchiveDuplicateName = "archive.duplicate-name", High, "Duplicate member name",
+        "Two members have the same name: readers disagree about which one a loader opens.";
+    /// A link member (tar symlink or hard link).
+    ArchiveLinkMember = "archive.link-member", Medium, "Link member",
+        "A tar member is a symbolic or hard link; extracting it can point a later file at any path on the machine.";
+    /// Content that cannot be opened.
+    ArchiveUnscannable = "archive.unscannable", Medium, "Unscannable content",
+        "Compressed or archived with a method modelsieve cannot open (7z, xz, lzma, bzip2, zstd, lz4, rar, an unknown zip method): its content was not judged.";
+    /// A container whose structure is broken.
+    ArchiveMalformed = "archive.malformed", Medium, "Broken container",
+        "The container's structure is broken (bad signature, checksum or length, truncated stream); what could be read was still judged.";
+    /// Decompression beyond the budget, or beyond what the headers declare.
+    ArchiveDecompressionBomb = "archive.decompression-bomb", Medium, "Decompression bomb",
+        "Decompressed data exceeds the scan's budget or the size its headers declare; the rest was not inflated.";
+    /// TorchScript code in a PyTorch archive.
+    TorchTorchscriptCode = "torch.torchscript-code", Low, "TorchScript code",
+        "The archive holds TorchScript code (`code/`), which runs when the model is called, not when it is loaded.";
+    /// A `.npy` header that numpy would reject or read differently.
+    NumpyMalformedHeader = "numpy.malformed-header", Medium, "Broken .npy header",
+        "The .npy header is not a valid header dictionary (magic, version, length, descr, fortran_order, shape).";
     /// A configured limit stopped part of the analysis.
     ScanLimitReached = "scan.limit-reached", Medium, "Analysis limit reached",
         "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";

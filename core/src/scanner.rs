@@ -8,11 +8,13 @@ use core::fmt::Write;
 
 use crate::findings::Findings;
 use crate::limits::Limits;
-use crate::pickle::{Outcome, PickleStream};
+use crate::pickle::PickleStream;
 use crate::policy::Policy;
-use crate::report::{Format, Report, Verdict};
+use crate::reader::{Finished, Reader};
+use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
+use crate::{compressed, numpy, tar, zip};
 
 /// How many bytes a [`Want::Range`] suggests reading at once.
 const READ_HINT: u64 = 64 * 1024;
@@ -36,7 +38,10 @@ pub enum Want {
 enum Stage {
     /// Gathering the first bytes to recognise the format.
     Sniffing(Vec<u8>),
-    Pickle(Box<PickleStream>),
+    /// A format reader is running.
+    Reading(Box<dyn Reader>),
+    /// Recognised a format that cannot be opened (already reported).
+    Opaque,
     /// Recognised nothing; the report says so.
     Unrecognized(Vec<u8>),
     /// The driver skipped bytes the scanner needed.
@@ -63,6 +68,21 @@ pub struct Scanner {
     fed_end: u64,
     bytes_read: u64,
     format: Format,
+    /// A container member: unrecognised content is not worth a finding of its own (a README in
+    /// a zip), since the container reports what matters about it.
+    is_member: bool,
+    inflated: u64,
+}
+
+/// What a format reader needs to know about the input it reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Input {
+    /// Bytes in the input, when known (a seeking driver, a member with a known size).
+    pub(crate) size: Option<u64>,
+    /// How deeply this input is nested in the file (0 for the file itself).
+    pub(crate) depth: u32,
+    /// The scan's limits; `max_inflated_bytes` is what this input may still decompress.
+    pub(crate) limits: Limits,
 }
 
 impl Scanner {
@@ -87,24 +107,46 @@ impl Scanner {
             fed_end: 0,
             bytes_read: 0,
             format: Format::Unknown,
+            is_member: false,
+            inflated: 0,
+        }
+    }
+
+    /// A scanner for a member of a container.
+    pub(crate) fn member(
+        policy: &Policy,
+        limits: Limits,
+        depth: u32,
+        size: Option<u64>,
+    ) -> Scanner {
+        Scanner {
+            is_member: true,
+            ..Scanner::nested(policy, limits, depth, size)
         }
     }
 
     /// The bytes the scanner wants next. Call it after every [`feed`](Scanner::feed); a seeking
     /// driver reads what it names, a streaming driver may ignore it.
     pub fn want(&self) -> Want {
-        let offset = match &self.stage {
-            Stage::Sniffing(buf) => Some(buf.len() as u64),
-            Stage::Pickle(stream) => stream.wanted(),
-            Stage::Unrecognized(_) | Stage::Gap => None,
-        };
-        match (offset, self.size) {
-            (Some(offset), Some(size)) if offset >= size => Want::Done,
-            (Some(offset), _) => Want::Range {
+        match self.wanted_offset() {
+            Some(offset) => Want::Range {
                 offset,
                 len: READ_HINT,
             },
-            (None, _) => Want::Done,
+            None => Want::Done,
+        }
+    }
+
+    /// The offset [`want`](Scanner::want) names, or `None` when it says done.
+    pub(crate) fn wanted_offset(&self) -> Option<u64> {
+        let offset = match &self.stage {
+            Stage::Sniffing(buf) => buf.len() as u64,
+            Stage::Reading(reader) => reader.wanted()?,
+            Stage::Opaque | Stage::Unrecognized(_) | Stage::Gap => return None,
+        };
+        match self.size {
+            Some(size) if offset >= size => None,
+            _ => Some(offset),
         }
     }
 
@@ -131,36 +173,74 @@ impl Scanner {
             }
             self.decide();
         }
-        if let Stage::Pickle(stream) = &mut self.stage
-            && stream.feed(offset, bytes, &mut self.findings).is_err()
+        if let Stage::Reading(reader) = &mut self.stage
+            && reader.feed(offset, bytes, &mut self.findings).is_err()
         {
             self.stage = Stage::Gap;
         }
     }
 
-    /// Chooses the format from the sniffed prefix and replays the prefix into its parser.
+    /// Chooses the format from the sniffed prefix and replays the prefix into its reader.
     fn decide(&mut self) {
         let Stage::Sniffing(prefix) = core::mem::replace(&mut self.stage, Stage::Gap) else {
             return;
         };
-        self.stage = match sniff(&prefix) {
-            Sniffed::Pickle => {
-                let mut stream =
-                    PickleStream::new(self.findings.policy(), self.limits, self.depth, None);
-                if stream.feed(0, &prefix, &mut self.findings).is_err() {
-                    Stage::Gap
-                } else {
-                    self.format = Format::Pickle;
-                    Stage::Pickle(Box::new(stream))
-                }
+        let input = Input {
+            size: self.size,
+            depth: self.depth,
+            limits: self.limits,
+        };
+        let policy = self.findings.policy().clone();
+        let mut reader: Box<dyn Reader> = match sniff(&prefix) {
+            Sniffed::Pickle => Box::new(PickleStream::new(&policy, self.limits, self.depth, None)),
+            Sniffed::Zip => Box::new(zip::ZipReader::new(input)),
+            Sniffed::Tar => Box::new(tar::TarReader::new(input)),
+            Sniffed::Gzip => Box::new(compressed::Inflated::gzip(input)),
+            Sniffed::Zlib => Box::new(compressed::Inflated::zlib(input)),
+            Sniffed::Npy => Box::new(numpy::NpyReader::new(input)),
+            Sniffed::Unscannable(format) => {
+                self.format = format;
+                self.findings.rule(
+                    Rule::ArchiveUnscannable,
+                    None,
+                    Some(0),
+                    format!(
+                        "{format} data cannot be opened by modelsieve; its content was not judged"
+                    ),
+                    Some(String::from(format.as_str())),
+                );
+                self.stage = Stage::Opaque;
+                return;
             }
-            Sniffed::Unknown => Stage::Unrecognized(prefix),
+            Sniffed::Unknown => {
+                self.stage = Stage::Unrecognized(prefix);
+                return;
+            }
+        };
+        self.stage = if reader.feed(0, &prefix, &mut self.findings).is_err() {
+            Stage::Gap
+        } else {
+            Stage::Reading(reader)
         };
     }
 
     /// Ends the scan and returns the report. Call it when `want` says [`Want::Done`] or the
     /// input ended; whatever the scanner still needed is reported as missing.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(self) -> Report {
+        let (size, bytes_read) = (self.size, self.bytes_read);
+        let (findings, finished) = self.finish_member();
+        Report {
+            path: String::new(),
+            format: finished.format,
+            verdict: Verdict::from_findings(&findings),
+            bytes_read,
+            size,
+            findings,
+        }
+    }
+
+    /// Ends the scan and returns its findings and what the input was, for a parent container.
+    pub(crate) fn finish_member(mut self) -> (Vec<Finding>, Finished) {
         if matches!(self.stage, Stage::Sniffing(_)) {
             self.decide();
         }
@@ -179,14 +259,16 @@ impl Scanner {
             );
         }
         match stage {
-            Stage::Pickle(stream) => {
-                if stream.finish(eof, &mut self.findings) == Outcome::NotAPickle {
-                    self.format = Format::Unknown;
+            Stage::Reading(reader) => {
+                let finished = reader.finish(eof, &mut self.findings);
+                self.format = finished.format;
+                self.inflated = self.inflated.saturating_add(finished.inflated);
+                if finished.format == Format::Unknown {
                     self.unrecognized(&[]);
                 }
             }
             Stage::Unrecognized(prefix) => self.unrecognized(&prefix),
-            Stage::Sniffing(_) => {}
+            Stage::Sniffing(_) | Stage::Opaque => {}
             Stage::Gap => {
                 self.findings.rule(
                     Rule::ScanIncomplete,
@@ -197,21 +279,17 @@ impl Scanner {
                 );
             }
         }
-        let findings = self.findings.into_vec();
-        Report {
-            path: String::new(),
+        let finished = Finished {
             format: self.format,
-            verdict: Verdict::from_findings(&findings),
-            bytes_read: self.bytes_read,
-            size: self.size,
-            findings,
-        }
+            inflated: self.inflated,
+        };
+        (self.findings.into_vec(), finished)
     }
 
     /// Where the file was announced to continue but the driver stopped feeding.
     fn missing_from(&self, stage: &Stage, eof: u64) -> Option<u64> {
         let wanted = match stage {
-            Stage::Pickle(stream) => stream.wanted()?,
+            Stage::Reading(reader) => reader.wanted()?,
             _ => return None,
         };
         (self.size.is_some() && wanted < eof && self.fed_end < eof)
@@ -219,13 +297,16 @@ impl Scanner {
     }
 
     fn unrecognized(&mut self, prefix: &[u8]) {
+        if self.is_member {
+            return;
+        }
         let message = if self.fed_end == 0 {
             String::from("the file is empty")
         } else {
             String::from("not a model format modelsieve recognises; nothing in it was interpreted")
         };
         let mut hex = String::new();
-        for b in prefix.iter().take(SNIFF_LEN) {
+        for b in prefix.iter().take(8) {
             let _ = write!(hex, "{b:02x}");
         }
         self.findings.rule(

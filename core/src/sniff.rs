@@ -1,9 +1,11 @@
 //! Format detection from leading bytes. Content decides, never the file name.
 
 use crate::pickle::opcodes;
+use crate::report::Format;
 
-/// Bytes the sniffer wants before deciding (fewer at end of file).
-pub(crate) const SNIFF_LEN: usize = 8;
+/// Bytes the sniffer wants before deciding (fewer at end of file): one tar header block, whose
+/// `ustar` magic sits at offset 257.
+pub(crate) const SNIFF_LEN: usize = 512;
 
 /// What the leading bytes say a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,13 +13,119 @@ pub(crate) enum Sniffed {
     /// Starts with PROTO, or with a protocol-0/1 opcode: run the pickle engine, which decides
     /// from what the bytes do whether they really are a pickle.
     Pickle,
+    /// `PK\3\4` (or an empty archive's `PK\5\6`).
+    Zip,
+    /// A tar header block (ustar/gnu magic, or a valid v7 checksum).
+    Tar,
+    /// `\x1f\x8b`.
+    Gzip,
+    /// A zlib header (joblib's default compressor).
+    Zlib,
+    /// `\x93NUMPY`.
+    Npy,
+    /// A compressed or archive format the core cannot open.
+    Unscannable(Format),
     /// Nothing known.
     Unknown,
 }
 
+/// Signatures of formats that are recognised but not opened, most specific first.
+const UNSCANNABLE: &[(&[u8], Format)] = &[
+    (b"7z\xbc\xaf\x27\x1c", Format::SevenZip),
+    (b"\xfd7zXZ\x00", Format::Xz),
+    (b"Rar!\x1a\x07", Format::Rar),
+    (b"\x28\xb5\x2f\xfd", Format::Zstd),
+    (b"\x04\x22\x4d\x18", Format::Lz4),
+];
+
 pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
+    // `\x93` is also STACK_GLOBAL and `B`, `(`, `]` are opcodes: signatures come first.
+    if prefix.starts_with(b"\x93NUMPY") {
+        return Sniffed::Npy;
+    }
+    if prefix.starts_with(b"PK\x03\x04") || prefix.starts_with(b"PK\x05\x06") {
+        return Sniffed::Zip;
+    }
+    if prefix.starts_with(b"\x1f\x8b") {
+        return Sniffed::Gzip;
+    }
+    if let Some((_, format)) = UNSCANNABLE
+        .iter()
+        .find(|(magic, _)| prefix.starts_with(magic))
+    {
+        return Sniffed::Unscannable(*format);
+    }
+    if is_bzip2(prefix) {
+        return Sniffed::Unscannable(Format::Bzip2);
+    }
+    if is_lzma_alone(prefix) {
+        return Sniffed::Unscannable(Format::Lzma);
+    }
+    if is_zlib(prefix) {
+        return Sniffed::Zlib;
+    }
+    if is_tar(prefix) {
+        return Sniffed::Tar;
+    }
     match prefix.first() {
         Some(&b) if opcodes::name(b).is_some() => Sniffed::Pickle,
         _ => Sniffed::Unknown,
+    }
+}
+
+/// `BZh` + block size digit + the first block's magic (π in BCD) or the end-of-stream magic.
+fn is_bzip2(prefix: &[u8]) -> bool {
+    matches!(prefix, [b'B', b'Z', b'h', b'1'..=b'9', rest @ ..]
+        if rest.starts_with(b"\x31\x41\x59\x26\x53\x59") || rest.starts_with(b"\x17\x72\x45\x38\x50\x90"))
+}
+
+/// LZMA-alone, as `lzma.FORMAT_ALONE` (and joblib's `lzma` compressor) writes it: a properties
+/// byte `lc + lp*9 + pb*45` (0x5d for the defaults), then a little-endian power-of-two dictionary
+/// size. A pickle cannot start like this: `]` followed by `\0` is not a valid opcode sequence.
+fn is_lzma_alone(prefix: &[u8]) -> bool {
+    let [props, d0, d1, d2, d3, ..] = *prefix else {
+        return false;
+    };
+    let dict = u32::from_le_bytes([d0, d1, d2, d3]);
+    props == 0x5d && dict.is_power_of_two() && dict >= 1 << 12
+}
+
+/// A zlib header: deflate with a window of at most 32 KiB, no preset dictionary, and the header
+/// checksum. Only `0x78` (32 KiB window) is accepted as the first byte; it is not a pickle opcode.
+fn is_zlib(prefix: &[u8]) -> bool {
+    let [cmf @ 0x78, flg, ..] = *prefix else {
+        return false;
+    };
+    (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0 && flg & 0x20 == 0
+}
+
+/// A tar header block: `ustar` magic at 257, or an old v7 header whose checksum adds up.
+fn is_tar(prefix: &[u8]) -> bool {
+    if prefix.get(257..262) == Some(b"ustar") {
+        return true;
+    }
+    prefix
+        .get(..512)
+        .is_some_and(|block| crate::tar::header_checksum_ok(block))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_win_over_opcodes() {
+        assert_eq!(sniff(b"\x93NUMPY\x01\x00"), Sniffed::Npy);
+        assert_eq!(sniff(b"BZh91AY&SY"), Sniffed::Unscannable(Format::Bzip2));
+        assert_eq!(sniff(b"(\xb5/\xfd\x00"), Sniffed::Unscannable(Format::Zstd));
+        assert_eq!(
+            sniff(b"]\x00\x00\x80\x00\xff\xff"),
+            Sniffed::Unscannable(Format::Lzma)
+        );
+        assert_eq!(sniff(b"x\x9c\x01\x02"), Sniffed::Zlib);
+        assert_eq!(sniff(b"\x80\x04\x95"), Sniffed::Pickle);
+        assert_eq!(sniff(b"]q\x00."), Sniffed::Pickle);
+        assert_eq!(sniff(b"BZh9"), Sniffed::Pickle);
+        assert_eq!(sniff(b"\x00\x01"), Sniffed::Unknown);
     }
 }

@@ -15,4 +15,4 @@ mod stream;
 mod text;
 mod value;
 
-pub(crate) use stream::{Outcome, PickleStream};
+pub(crate) use stream::PickleStream;

@@ -16,6 +16,8 @@ use super::payloads::{Payloads, looks_like_pickle};
 use crate::findings::Findings;
 use crate::limits::Limits;
 use crate::policy::Policy;
+use crate::reader::{Finished, Gap, Reader};
+use crate::report::Format;
 use crate::report::Severity;
 use crate::rules::Rule;
 use crate::scanner::Scanner;
@@ -50,12 +52,6 @@ enum State {
     Ops,
     Long(LongOperand),
     Done,
-}
-
-/// Why the stream refused bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Gap {
-    pub(crate) expected: u64,
 }
 
 /// How a pickle stream ended, for the scanner's report.
@@ -560,6 +556,24 @@ impl PickleStream {
             self.payloads.finish(findings);
         }
         outcome
+    }
+}
+
+impl Reader for PickleStream {
+    fn wanted(&self) -> Option<u64> {
+        PickleStream::wanted(self)
+    }
+
+    fn feed(&mut self, offset: u64, data: &[u8], findings: &mut Findings) -> Result<(), Gap> {
+        PickleStream::feed(self, offset, data, findings)
+    }
+
+    fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
+        let format = match PickleStream::finish(*self, eof, findings) {
+            Outcome::Pickle => Format::Pickle,
+            Outcome::NotAPickle => Format::Unknown,
+        };
+        Finished::plain(format)
     }
 }
 

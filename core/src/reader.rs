@@ -1,0 +1,133 @@
+//! The interface every format reader implements, and the child scans that containers run.
+//!
+//! A reader sees the bytes of one input (a file, or a member of a container) at offsets relative
+//! to that input's first byte. It never asks for bytes by calling out: it says which offset it
+//! wants next and is fed whatever the driver read. Containers hand each member to a child
+//! [`Scanner`], which recognises the member's format by content and runs the matching reader, so
+//! a zip in a tar in a gzip is the same code three times.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Debug;
+
+use crate::findings::Findings;
+use crate::limits::Limits;
+use crate::report::{Finding, Format};
+use crate::rules::Rule;
+use crate::scanner::Scanner;
+
+/// The driver skipped bytes the reader needed (it fed an offset past what was wanted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gap {
+    /// The first offset the reader still needed.
+    pub(crate) expected: u64,
+}
+
+/// A reader of one format.
+pub(crate) trait Reader: Debug {
+    /// The next offset the reader needs, or `None` when it needs nothing more.
+    fn wanted(&self) -> Option<u64>;
+
+    /// Bytes found at `offset`. Bytes before [`wanted`](Reader::wanted) may be ignored; bytes
+    /// after it are accepted only where the reader can skip, and otherwise are a [`Gap`].
+    fn feed(&mut self, offset: u64, data: &[u8], findings: &mut Findings) -> Result<(), Gap>;
+
+    /// The input ended at `eof`. Reports what is still unfinished and says what the input
+    /// turned out to be ([`Format::Unknown`] when the bytes never matched the format).
+    fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished;
+}
+
+/// What a finished reader or child scan hands back to its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Finished {
+    /// What the input turned out to be.
+    pub(crate) format: Format,
+    /// Bytes this input and everything nested in it decompressed, charged to the file's
+    /// [`Limits::max_inflated_bytes`].
+    pub(crate) inflated: u64,
+}
+
+impl Finished {
+    /// A finished input that decompressed nothing.
+    pub(crate) fn plain(format: Format) -> Finished {
+        Finished {
+            format,
+            inflated: 0,
+        }
+    }
+}
+
+/// A member of a container being scanned by its own child [`Scanner`].
+///
+/// Offsets given to a `Member` are relative to the member's first byte; the container maps them
+/// to its own input (a stored zip member) or feeds decompressed output straight in.
+#[derive(Debug)]
+pub(crate) struct Member {
+    path: String,
+    scanner: Box<Scanner>,
+}
+
+impl Member {
+    /// Starts scanning a member named `path`, `size` bytes long when known, nested one level below
+    /// a container at `depth`. `inflate_budget` is what the file may still decompress. Returns
+    /// `None` (after reporting it) when the member would nest deeper than the limit allows.
+    pub(crate) fn start(
+        path: String,
+        size: Option<u64>,
+        depth: u32,
+        limits: Limits,
+        inflate_budget: u64,
+        findings: &mut Findings,
+    ) -> Option<Member> {
+        if depth >= limits.max_depth {
+            findings.rule(
+                Rule::ScanLimitReached,
+                Some(&path),
+                None,
+                alloc::format!(
+                    "member not scanned: containers nest deeper than {} levels",
+                    limits.max_depth
+                ),
+                Some(String::from("max_depth")),
+            );
+            return None;
+        }
+        let mut limits = limits;
+        limits.max_inflated_bytes = inflate_budget;
+        let scanner = Scanner::member(findings.policy(), limits, depth + 1, size);
+        Some(Member {
+            path,
+            scanner: Box::new(scanner),
+        })
+    }
+
+    /// The member path findings are reported under.
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The next member-relative offset the child scan needs, or `None` when it is done.
+    pub(crate) fn wanted(&self) -> Option<u64> {
+        self.scanner.wanted_offset()
+    }
+
+    /// Feeds bytes at a member-relative offset.
+    pub(crate) fn feed(&mut self, offset: u64, data: &[u8]) {
+        self.scanner.feed(offset, data);
+    }
+
+    /// Ends the child scan and moves its findings under the member's path.
+    pub(crate) fn finish(self, findings: &mut Findings) -> Finished {
+        let (path, nested, finished) = self.finish_detached();
+        findings.absorb_under(&path, nested);
+        finished
+    }
+
+    /// Ends the child scan and hands its findings back unfiled, for a container that learns the
+    /// member's real name only later (a zip read in order, named by its central directory).
+    pub(crate) fn finish_detached(self) -> (String, Vec<Finding>, Finished) {
+        let (nested, finished) = self.scanner.finish_member();
+        (self.path, nested, finished)
+    }
+}
