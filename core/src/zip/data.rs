@@ -1,0 +1,275 @@
+//! One member's data streaming past: stored bytes or a deflate stream, handed to the member's
+//! child scan, with the CRC-32 checked wherever every byte was seen.
+
+use alloc::vec::Vec;
+
+use crate::inflate::{Inflater, Inflation};
+use crate::reader::Member;
+
+/// How the member's bytes are decoded.
+#[derive(Debug)]
+pub(super) enum Coding {
+    /// Method 0: the data is the content.
+    Stored,
+    /// Method 8.
+    Deflate(Inflater),
+    /// A method that cannot be decoded, or content that is not scanned (tensor storages):
+    /// the bytes are only skipped.
+    Skip,
+}
+
+/// Where the member's data stands after a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Progress {
+    /// More data bytes are expected.
+    Going,
+    /// The data ended; `len` compressed bytes were used.
+    Ended { len: u64 },
+    /// The end of the data cannot be found (unknown size, undecodable method).
+    Lost,
+}
+
+/// The data of one member.
+#[derive(Debug)]
+pub(super) struct Data {
+    /// Offset of the first data byte in the archive.
+    pub(super) start: u64,
+    /// Compressed length, when the local header gives it (no data descriptor).
+    pub(super) len: Option<u64>,
+    pub(super) coding: Coding,
+    pub(super) member: Option<Member>,
+    /// Compressed bytes consumed so far.
+    pub(super) consumed: u64,
+    /// CRC-32 of stored bytes, while every byte so far has been seen.
+    stored_crc: Option<crc32fast::Hasher>,
+    /// Stored data of unknown length: the last bytes, held back because they may be the
+    /// data descriptor that ends the data.
+    held: Vec<u8>,
+    zip64: bool,
+    /// Bytes inflated so far (kept when the inflater is dropped for skipping).
+    inflated: u64,
+    corrupt: bool,
+    capped: bool,
+}
+
+/// What the data turned out to be, for the cross-checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Seen {
+    /// CRC-32 of the content, when every byte of it was decoded.
+    pub(super) crc32: Option<u32>,
+    /// Content length, when every byte of it was decoded.
+    pub(super) size: Option<u64>,
+    /// The deflate stream was corrupt.
+    pub(super) corrupt: bool,
+    /// Inflation stopped at the budget.
+    pub(super) capped: bool,
+    pub(super) inflated: u64,
+}
+
+impl Data {
+    pub(super) fn new(
+        start: u64,
+        len: Option<u64>,
+        coding: Coding,
+        member: Option<Member>,
+        zip64: bool,
+    ) -> Data {
+        Data {
+            start,
+            len,
+            stored_crc: matches!(coding, Coding::Stored).then(crc32fast::Hasher::new),
+            coding,
+            member,
+            consumed: 0,
+            held: Vec::new(),
+            zip64,
+            inflated: 0,
+            corrupt: false,
+            capped: false,
+        }
+    }
+
+    /// Whether the child scan still wants content.
+    fn child_wants(&self) -> Option<u64> {
+        self.member.as_ref().and_then(Member::wanted)
+    }
+
+    /// The next archive offset this data needs, or `None` when it can be skipped to its end.
+    pub(super) fn wanted(&self) -> Option<u64> {
+        match (&self.coding, self.len) {
+            (Coding::Stored, Some(_)) => {
+                let want = self.child_wants()?;
+                Some(self.start + want.max(self.consumed))
+            }
+            (Coding::Deflate(_), Some(_)) => {
+                self.child_wants()?;
+                Some(self.start + self.consumed)
+            }
+            (Coding::Skip, Some(_)) => None,
+            // Without a length the end can only be found by reading on.
+            (_, None) => Some(self.start + self.consumed),
+        }
+    }
+
+    /// The archive offset where the data ends, when known.
+    pub(super) fn end(&self) -> Option<u64> {
+        self.len.map(|len| self.start.saturating_add(len))
+    }
+
+    /// Feeds data bytes that start at the next unconsumed compressed offset (the caller trims
+    /// and skips). Returns how many bytes were used and where the data stands.
+    pub(super) fn feed(&mut self, bytes: &[u8]) -> (usize, Progress) {
+        let room = match self.len {
+            Some(len) => usize::try_from(len - self.consumed.min(len)).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
+        let bytes = bytes.get(..room.min(bytes.len())).unwrap_or_default();
+        let used = match &mut self.coding {
+            Coding::Stored if self.len.is_some() => {
+                if let Some(member) = &mut self.member {
+                    member.feed(self.consumed, bytes);
+                }
+                if let Some(crc) = &mut self.stored_crc {
+                    crc.update(bytes);
+                }
+                bytes.len()
+            }
+            Coding::Stored => return self.feed_stored_unsized(bytes),
+            Coding::Deflate(inflater) => {
+                let member = &mut self.member;
+                let used = inflater.feed(bytes, &mut |offset, out| {
+                    if let Some(member) = member.as_mut().filter(|m| m.wanted().is_some()) {
+                        member.feed(offset, out);
+                    }
+                });
+                self.inflated = inflater.produced();
+                self.corrupt = inflater.status() == Inflation::Corrupt;
+                self.capped = inflater.status() == Inflation::Capped;
+                match inflater.status() {
+                    Inflation::NeedsInput => used,
+                    Inflation::Ended => {
+                        self.consumed += used as u64;
+                        return (used, Progress::Ended { len: self.consumed });
+                    }
+                    Inflation::Corrupt | Inflation::Capped => {
+                        // Nothing more can be decoded; a known length still says where the
+                        // next record is.
+                        self.consumed += used as u64;
+                        if self.len.is_none() {
+                            return (used, Progress::Lost);
+                        }
+                        self.coding = Coding::Skip;
+                        return (used, self.progress());
+                    }
+                }
+            }
+            Coding::Skip if self.len.is_none() => return (0, Progress::Lost),
+            Coding::Skip => bytes.len(),
+        };
+        self.consumed += used as u64;
+        (used, self.progress())
+    }
+
+    fn progress(&self) -> Progress {
+        match self.len {
+            Some(len) if self.consumed >= len => Progress::Ended { len },
+            _ => Progress::Going,
+        }
+    }
+
+    /// Skips to archive offset `to` (a seeking driver jumped ahead, or a streaming driver fed
+    /// bytes nobody needs). Only stored data with a known length, or data whose child is done,
+    /// may be skipped; the CRC can then no longer be checked.
+    pub(super) fn skip_to(&mut self, to: u64) -> bool {
+        let Some(end) = self.end() else {
+            return false;
+        };
+        let skippable = match &self.coding {
+            Coding::Stored | Coding::Skip => true,
+            Coding::Deflate(_) => self.child_wants().is_none(),
+        };
+        if !skippable || to > end || to < self.start + self.consumed {
+            return false;
+        }
+        if to > self.start + self.consumed {
+            self.stored_crc = None;
+            if matches!(self.coding, Coding::Deflate(_)) {
+                self.coding = Coding::Skip;
+            }
+            self.consumed = to - self.start;
+        }
+        true
+    }
+
+    /// Stored data whose length is in a trailing data descriptor: the data ends where a
+    /// descriptor appears whose compressed size equals the bytes before it. The last 24 bytes
+    /// are held back, since they may be that descriptor.
+    fn feed_stored_unsized(&mut self, bytes: &[u8]) -> (usize, Progress) {
+        let desc_len = if self.zip64 { 24 } else { 16 };
+        self.held.extend_from_slice(bytes);
+        let mut at = 0;
+        while at + desc_len <= self.held.len() {
+            let data_len = self.consumed + at as u64;
+            if self.held.get(at..at + 4) == Some(&super::records::DESCRIPTOR_SIG[..])
+                && let super::records::Parse::Done(d, _) =
+                    super::records::descriptor(self.held.get(at..).unwrap_or_default(), self.zip64)
+                && d.compressed_size == data_len
+                && d.size == data_len
+            {
+                let content = self.held.get(..at).unwrap_or_default().to_vec();
+                self.pass_stored(&content);
+                let unused = self.held.len() - at;
+                self.held.clear();
+                return (
+                    bytes.len().saturating_sub(unused),
+                    Progress::Ended { len: data_len },
+                );
+            }
+            at += 1;
+        }
+        let keep = desc_len - 1;
+        if self.held.len() > keep {
+            let split = self.held.len() - keep;
+            let content: Vec<u8> = self.held.drain(..split).collect();
+            self.pass_stored(&content);
+        }
+        (bytes.len(), Progress::Going)
+    }
+
+    fn pass_stored(&mut self, content: &[u8]) {
+        if let Some(member) = self.member.as_mut().filter(|m| m.wanted().is_some()) {
+            member.feed(self.consumed, content);
+        }
+        if let Some(crc) = &mut self.stored_crc {
+            crc.update(content);
+        }
+        self.consumed += content.len() as u64;
+    }
+
+    /// Ends the data: what was seen, and the member's child scan for filing.
+    pub(super) fn finish(self, complete: bool) -> (Option<Member>, Seen) {
+        let mut seen = Seen {
+            crc32: None,
+            size: None,
+            corrupt: self.corrupt,
+            capped: self.capped,
+            inflated: self.inflated,
+        };
+        match &self.coding {
+            Coding::Stored => {
+                if complete && let Some(crc) = self.stored_crc {
+                    seen.crc32 = Some(crc.finalize());
+                    seen.size = Some(self.consumed);
+                }
+            }
+            Coding::Deflate(inflater) => {
+                if inflater.status() == Inflation::Ended {
+                    seen.crc32 = Some(inflater.crc32());
+                    seen.size = Some(inflater.produced());
+                }
+            }
+            Coding::Skip => {}
+        }
+        (self.member, seen)
+    }
+}

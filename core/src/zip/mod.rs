@@ -1,0 +1,570 @@
+//! Zip archives, read the way they arrive: local headers and member data in order, then the
+//! central directory, which is cross-checked against what was read.
+//!
+//! Reading in order serves both drivers with one code path: a streaming driver has no choice,
+//! and a seeking driver reads the same headers while jumping over data that no child scan
+//! wants (tensor storages, numeric arrays), so a 1 GB checkpoint costs a few kilobytes.
+//! Loaders trust the central directory instead, so every disagreement between the two views
+//! is a finding ([`directory`]), and members the directory lists where an in-order read never
+//! went are read afterwards when the driver can seek.
+
+mod data;
+mod directory;
+mod records;
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use self::data::{Coding, Data, Progress, Seen};
+use self::records::{
+    CENTRAL_SIG, CentralHeader, Descriptor, END_SIG, END64_SIG, End, FLAG_DESCRIPTOR, LOCAL_SIG,
+    LOCATOR64_SIG, LocalHeader, Parse, SIGNATURE_SIG,
+};
+use crate::findings::Findings;
+use crate::inflate::Inflater;
+use crate::reader::{Finished, Gap, Member, Reader};
+use crate::report::{Finding, Format};
+use crate::rules::Rule;
+use crate::scanner::Input;
+
+/// Longest record the reader assembles: a central header with maximal name, extra and comment.
+const MAX_RECORD: usize = 46 + 3 * 65535;
+
+/// What the reader expects at its position.
+#[derive(Debug)]
+enum State {
+    /// A record signature (local header, central header, end records).
+    Record,
+    /// A member's data.
+    Data(Box<Data>),
+    /// The data descriptor after a member's data.
+    Descriptor,
+    /// Looking for the next signature after bytes that are not a record.
+    Lost,
+    /// After the end record: nothing more is needed, unless members remain to revisit.
+    Ended,
+}
+
+/// A member found by reading in order.
+#[derive(Debug)]
+struct Walked {
+    local_offset: u64,
+    local: LocalHeader,
+    descriptor: Option<Descriptor>,
+    /// Offset just past the member's data and descriptor.
+    end: u64,
+    seen: Option<Seen>,
+    /// The child scan's findings, filed once the central directory names the member.
+    findings: Vec<Finding>,
+    format: Format,
+    /// Found by revisiting a central entry, not by the in-order read.
+    revisited: bool,
+}
+
+/// A zip archive being read.
+#[derive(Debug)]
+pub(crate) struct ZipReader {
+    input: Input,
+    state: State,
+    /// Offset of the first byte of `record` (the next byte to consume).
+    pos: u64,
+    record: Vec<u8>,
+    walked: Vec<Walked>,
+    central: Vec<CentralHeader>,
+    end: Option<End>,
+    /// Offset where the central directory started.
+    directory_start: Option<u64>,
+    end_offset: Option<u64>,
+    /// Where the in-order read lost its way, for the layout finding.
+    lost_at: Vec<u64>,
+    /// Central entries still to read by seeking back, and whether the read is a revisit.
+    revisits: Vec<u64>,
+    revisiting: bool,
+    directory_bytes: usize,
+    inflated: u64,
+    limited: bool,
+    /// Last bytes seen while lost, so a signature split across feeds is found.
+    lost_tail: Vec<u8>,
+}
+
+impl ZipReader {
+    pub(crate) fn new(input: Input) -> ZipReader {
+        ZipReader {
+            input,
+            state: State::Record,
+            pos: 0,
+            record: Vec::new(),
+            walked: Vec::new(),
+            central: Vec::new(),
+            end: None,
+            directory_start: None,
+            end_offset: None,
+            lost_at: Vec::new(),
+            revisits: Vec::new(),
+            revisiting: false,
+            directory_bytes: 0,
+            inflated: 0,
+            limited: false,
+            lost_tail: Vec::new(),
+        }
+    }
+
+    /// The next byte the reader consumes (behind `wanted` while data is being skipped).
+    fn expected(&self) -> u64 {
+        match &self.state {
+            State::Data(data) => data.start + data.consumed,
+            _ => self.pos + self.record.len() as u64,
+        }
+    }
+
+    fn budget(&self) -> u64 {
+        self.input
+            .limits
+            .max_inflated_bytes
+            .saturating_sub(self.inflated)
+    }
+
+    /// Handles bytes that start exactly at the next byte to consume; returns how many were used.
+    fn step(&mut self, data: &[u8], findings: &mut Findings) -> usize {
+        match &mut self.state {
+            State::Data(member) => {
+                let (used, progress) = member.feed(data);
+                match progress {
+                    Progress::Going => {}
+                    Progress::Ended { len } => {
+                        let start = member.start;
+                        self.end_data(start + len, true, findings);
+                    }
+                    Progress::Lost => {
+                        let at = member.start + member.consumed;
+                        self.end_data(at, false, findings);
+                        self.record.clear();
+                        self.lose(at);
+                    }
+                }
+                used
+            }
+            State::Lost => self.search(data),
+            State::Ended => data.len(),
+            State::Record | State::Descriptor => self.assemble(data, findings),
+        }
+    }
+
+    /// Gathers a record's bytes and parses it once complete.
+    fn assemble(&mut self, data: &[u8], findings: &mut Findings) -> usize {
+        let before = self.record.len();
+        let mut need = before.max(4);
+        loop {
+            if self.record.len() < need {
+                let take =
+                    (need - self.record.len()).min(data.len() - (self.record.len() - before));
+                let from = self.record.len() - before;
+                self.record
+                    .extend_from_slice(data.get(from..from + take).unwrap_or_default());
+                if self.record.len() < need {
+                    return data.len();
+                }
+            }
+            match self.parse_record(findings) {
+                Some(Parse::Incomplete(more)) if more <= MAX_RECORD => need = more,
+                Some(Parse::Incomplete(_)) | Some(Parse::Invalid(_)) | None => {
+                    let used = self.record.len() - before;
+                    if !matches!(self.state, State::Lost) {
+                        let at = self.pos;
+                        self.lose(at);
+                    }
+                    return used;
+                }
+                Some(Parse::Done((), len)) => {
+                    let used = len.saturating_sub(before);
+                    self.record.clear();
+                    return used;
+                }
+            }
+        }
+    }
+
+    /// Parses the record in `record`, acting on it when complete. `None` means unknown.
+    fn parse_record(&mut self, findings: &mut Findings) -> Option<Parse<()>> {
+        if matches!(self.state, State::Descriptor) {
+            let zip64 = self.walked.last().is_some_and(|w| w.local.entry.zip64);
+            return Some(match records::descriptor(&self.record, zip64) {
+                Parse::Done(d, len) => {
+                    if let Some(w) = self.walked.last_mut() {
+                        w.descriptor = Some(d);
+                        w.end += len as u64;
+                    }
+                    self.pos += len as u64;
+                    self.after_member();
+                    Parse::Done((), len)
+                }
+                Parse::Incomplete(n) => Parse::Incomplete(n),
+                Parse::Invalid(r) => Parse::Invalid(r),
+            });
+        }
+        let sig: [u8; 4] = self.record.get(..4)?.try_into().ok()?;
+        Some(match sig {
+            LOCAL_SIG if self.end.is_none() || self.revisiting => {
+                match records::local_header(&self.record) {
+                    Parse::Done(local, len) => {
+                        self.start_member(local, len, findings);
+                        Parse::Done((), len)
+                    }
+                    Parse::Incomplete(n) => Parse::Incomplete(n),
+                    Parse::Invalid(r) => Parse::Invalid(r),
+                }
+            }
+            CENTRAL_SIG => match records::central_header(&self.record) {
+                Parse::Done(central, len) => {
+                    self.directory_start.get_or_insert(self.pos);
+                    self.keep_central(central, findings);
+                    self.pos += len as u64;
+                    Parse::Done((), len)
+                }
+                Parse::Incomplete(n) => Parse::Incomplete(n),
+                Parse::Invalid(r) => Parse::Invalid(r),
+            },
+            END64_SIG => self.skip_record(records::end64_record(&self.record).map_end()),
+            LOCATOR64_SIG => self.skip_record(records::locator64(&self.record)),
+            SIGNATURE_SIG => self.skip_record(records::digital_signature(&self.record)),
+            END_SIG => match records::end_record(&self.record) {
+                Parse::Done(end, len) => {
+                    self.directory_start.get_or_insert(self.pos);
+                    self.end_offset = Some(self.pos);
+                    let comment = end.comment_len as u64;
+                    self.end = Some(end);
+                    self.pos += len as u64 + comment;
+                    self.state = State::Ended;
+                    self.plan_revisits(findings);
+                    Parse::Done((), len)
+                }
+                Parse::Incomplete(n) => Parse::Incomplete(n),
+                Parse::Invalid(r) => Parse::Invalid(r),
+            },
+            _ => return None,
+        })
+    }
+
+    fn skip_record(&mut self, parse: Parse<()>) -> Parse<()> {
+        if let Parse::Done((), len) = parse {
+            self.directory_start.get_or_insert(self.pos);
+            self.pos += len as u64;
+        }
+        parse
+    }
+
+    /// A local header was read: set up the member's data and its child scan.
+    fn start_member(&mut self, local: LocalHeader, header_len: usize, findings: &mut Findings) {
+        let local_offset = self.pos;
+        let start = local_offset + header_len as u64;
+        self.pos = start;
+        if self.walked.len() >= self.input.limits.max_archive_members {
+            self.limit(findings, "members", "max_archive_members");
+            self.state = State::Ended;
+            return;
+        }
+        let entry = &local.entry;
+        // Writers that stream set bit 3 and leave the sizes zero: the data descriptor after
+        // the data has them, and the data's own end must be found by reading it.
+        let size_unknown = entry.flags & FLAG_DESCRIPTOR != 0 && entry.compressed_size == 0;
+        let len = (!size_unknown).then_some(entry.compressed_size);
+        let name = entry.display_name();
+        let scanned = !directory::is_tensor_storage(&name);
+        let coding = match entry.method {
+            0 if scanned => Coding::Stored,
+            8 if scanned => Coding::Deflate(Inflater::raw(self.budget())),
+            8 if len.is_none() => Coding::Deflate(Inflater::raw(self.budget())),
+            0 if len.is_none() => Coding::Stored,
+            _ => Coding::Skip,
+        };
+        let member = match (&coding, scanned) {
+            (Coding::Skip, _) | (_, false) => None,
+            (Coding::Stored, true) => Member::start(
+                name,
+                len,
+                self.input.depth,
+                self.input.limits,
+                self.budget(),
+                findings,
+            ),
+            (Coding::Deflate(_), true) => Member::start(
+                name,
+                None,
+                self.input.depth,
+                self.input.limits,
+                self.budget(),
+                findings,
+            ),
+        };
+        self.walked.push(Walked {
+            local_offset,
+            local,
+            descriptor: None,
+            end: start,
+            seen: None,
+            findings: Vec::new(),
+            format: Format::Unknown,
+            revisited: self.revisiting,
+        });
+        let data = Data::new(
+            start,
+            len,
+            coding,
+            member,
+            self.walked.last().is_some_and(|w| w.local.entry.zip64),
+        );
+        self.state = State::Data(Box::new(data));
+        // An empty member ends at once.
+        if len == Some(0) {
+            self.end_data(start, true, findings);
+        }
+    }
+
+    /// A member's data ended at `end` (complete) or was abandoned there.
+    fn end_data(&mut self, end: u64, complete: bool, findings: &mut Findings) {
+        let State::Data(data) = core::mem::replace(&mut self.state, State::Record) else {
+            return;
+        };
+        let (member, seen) = data.finish(complete);
+        self.inflated = self.inflated.saturating_add(seen.inflated);
+        let Some(walked) = self.walked.last_mut() else {
+            return;
+        };
+        walked.end = end;
+        walked.seen = Some(seen);
+        if let Some(member) = member {
+            let (_, nested, finished) = member.finish_detached();
+            self.inflated = self.inflated.saturating_add(finished.inflated);
+            walked.findings = nested;
+            walked.format = finished.format;
+        }
+        self.pos = end;
+        if !complete {
+            return;
+        }
+        if walked.local.entry.flags & FLAG_DESCRIPTOR != 0 {
+            self.state = State::Descriptor;
+        } else {
+            self.after_member();
+        }
+        let _ = findings;
+    }
+
+    /// After a member: go on in order, or to the next member to revisit.
+    fn after_member(&mut self) {
+        self.state = State::Record;
+        if self.revisiting {
+            self.next_revisit();
+        }
+    }
+
+    fn keep_central(&mut self, central: CentralHeader, findings: &mut Findings) {
+        let cost = central.entry.name.len() + 64;
+        if self.central.len() >= self.input.limits.max_archive_members
+            || self.directory_bytes + cost > self.input.limits.max_directory_bytes
+        {
+            self.limit(findings, "central directory entries", "max_archive_members");
+            return;
+        }
+        self.directory_bytes += cost;
+        self.central.push(central);
+    }
+
+    fn limit(&mut self, findings: &mut Findings, what: &str, limit: &str) {
+        if self.limited {
+            return;
+        }
+        self.limited = true;
+        findings.rule(
+            Rule::ScanLimitReached,
+            None,
+            Some(self.pos),
+            format!("the archive has more {what} than the limit; the rest were not read"),
+            Some(String::from(limit)),
+        );
+    }
+
+    /// The bytes at `at` (already gathered in `record`, if any) are not a record: note it and
+    /// look for the next signature, starting one byte further.
+    fn lose(&mut self, at: u64) {
+        if self.lost_at.len() < 16 {
+            self.lost_at.push(at);
+        }
+        let gathered = core::mem::take(&mut self.record);
+        self.pos = at + gathered.len() as u64;
+        let after_first = gathered.get(1..).unwrap_or_default();
+        let keep = after_first.len().min(3);
+        self.lost_tail = after_first
+            .get(after_first.len() - keep..)
+            .unwrap_or_default()
+            .to_vec();
+        self.state = State::Lost;
+    }
+
+    /// Scans for the next local or central header signature; returns the bytes used.
+    fn search(&mut self, data: &[u8]) -> usize {
+        // The tail carries up to three bytes of a signature split across feeds.
+        let tail_len = self.lost_tail.len();
+        let mut window = core::mem::take(&mut self.lost_tail);
+        window.extend_from_slice(data.get(..data.len().min(3)).unwrap_or_default());
+        let candidates = [LOCAL_SIG, CENTRAL_SIG, END_SIG];
+        let find = |hay: &[u8]| {
+            hay.windows(4)
+                .position(|w| candidates.iter().any(|c| w == c.as_slice()))
+        };
+        if let Some(i) = find(&window).filter(|&i| i < tail_len) {
+            // The signature started in the previous feed: rewind into the record buffer.
+            let back = tail_len - i;
+            self.record = window.get(i..tail_len).unwrap_or_default().to_vec();
+            self.pos -= back as u64;
+            self.state = State::Record;
+            return 0;
+        }
+        match find(data) {
+            Some(i) => {
+                self.pos += i as u64;
+                self.state = State::Record;
+                i
+            }
+            None => {
+                let recent: &[u8] = if data.len() >= 3 { data } else { &window };
+                let keep = recent.len().min(3);
+                self.lost_tail = recent
+                    .get(recent.len() - keep..)
+                    .unwrap_or_default()
+                    .to_vec();
+                self.pos += data.len() as u64;
+                data.len()
+            }
+        }
+    }
+
+    /// After the end record: central entries that the in-order read never reached are read by
+    /// seeking back (a streaming driver cannot, and they are reported as unread).
+    fn plan_revisits(&mut self, findings: &mut Findings) {
+        let _ = findings;
+        let mut targets: Vec<u64> =
+            self.central
+                .iter()
+                .map(|c| c.local_offset)
+                .filter(|&offset| {
+                    !self.walked.iter().any(|w| w.local_offset == offset)
+                        && !self.walked.iter().any(|w| {
+                            (w.local_offset..w.end.max(w.local_offset + 1)).contains(&offset)
+                        })
+                })
+                .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        targets.reverse();
+        self.revisits = targets;
+        if !self.revisits.is_empty() {
+            self.revisiting = true;
+            self.next_revisit();
+        }
+    }
+
+    fn next_revisit(&mut self) {
+        match self.revisits.pop() {
+            Some(offset) => {
+                self.pos = offset;
+                self.record.clear();
+                self.state = State::Record;
+            }
+            None => self.state = State::Ended,
+        }
+    }
+}
+
+trait MapEnd {
+    fn map_end(self) -> Parse<()>;
+}
+
+impl MapEnd for Parse<End> {
+    fn map_end(self) -> Parse<()> {
+        match self {
+            Parse::Done(_, len) => Parse::Done((), len),
+            Parse::Incomplete(n) => Parse::Incomplete(n),
+            Parse::Invalid(r) => Parse::Invalid(r),
+        }
+    }
+}
+
+impl Reader for ZipReader {
+    fn wanted(&self) -> Option<u64> {
+        match &self.state {
+            State::Data(data) => data.wanted().or_else(|| data.end()),
+            State::Ended => None,
+            _ => Some(self.expected()),
+        }
+    }
+
+    fn feed(&mut self, offset: u64, bytes: &[u8], findings: &mut Findings) -> Result<(), Gap> {
+        let (mut offset, mut bytes) = (offset, bytes);
+        while !bytes.is_empty() && !matches!(self.state, State::Ended) {
+            let expected = self.expected();
+            if offset.saturating_add(bytes.len() as u64) <= expected {
+                return Ok(());
+            }
+            if offset > expected {
+                let skipped = match &mut self.state {
+                    State::Data(data) => data.skip_to(offset),
+                    _ => false,
+                };
+                if skipped {
+                    if let State::Data(data) = &self.state
+                        && data.end() == Some(offset)
+                    {
+                        self.end_data(offset, true, findings);
+                    }
+                    continue;
+                }
+                // A member to revisit lies behind these bytes: a streaming driver cannot go
+                // back, and the member is reported as unread at the end.
+                if self.revisiting {
+                    return Ok(());
+                }
+                return Err(Gap { expected });
+            }
+            let from = usize::try_from(expected - offset).unwrap_or(usize::MAX);
+            let rest = bytes.get(from..).unwrap_or_default();
+            let state_before = core::mem::discriminant(&self.state);
+            let used = self.step(rest, findings);
+            if used == 0
+                && self.expected() == expected
+                && core::mem::discriminant(&self.state) == state_before
+            {
+                break;
+            }
+            offset = expected + used as u64;
+            bytes = rest.get(used..).unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
+        if let State::Data(data) = &self.state {
+            let at = data.start + data.consumed;
+            let name = self
+                .walked
+                .last()
+                .map(|w| w.local.entry.display_name())
+                .unwrap_or_default();
+            findings.rule(
+                Rule::ArchiveMalformed,
+                Some(&name),
+                Some(at),
+                format!("the archive ends inside the data of member {name}"),
+                None,
+            );
+            self.end_data(at, false, findings);
+        }
+        let format = directory::file(&mut self, eof, findings);
+        Finished {
+            format,
+            inflated: self.inflated,
+        }
+    }
+}
