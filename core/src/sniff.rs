@@ -106,7 +106,7 @@ fn is_tar(prefix: &[u8]) -> bool {
     }
     prefix
         .get(..512)
-        .is_some_and(|block| crate::tar::header_checksum_ok(block))
+        .is_some_and(crate::tar::header_checksum_ok)
 }
 
 #[cfg(test)]

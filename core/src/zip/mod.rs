@@ -59,8 +59,6 @@ struct Walked {
     /// The child scan's findings, filed once the central directory names the member.
     findings: Vec<Finding>,
     format: Format,
-    /// Found by revisiting a central entry, not by the in-order read.
-    revisited: bool,
 }
 
 /// A zip archive being read.
@@ -306,7 +304,6 @@ impl ZipReader {
             seen: None,
             findings: Vec::new(),
             format: Format::Unknown,
-            revisited: self.revisiting,
         });
         let data = Data::new(
             start,
@@ -568,3 +565,6 @@ impl Reader for ZipReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
