@@ -25,6 +25,13 @@ pub(super) enum Progress {
     Going,
     /// The data ended; `len` compressed bytes were used.
     Ended { len: u64 },
+    /// Stored data of unknown length ended at `len`, found by the data descriptor that
+    /// follows it (already read: `descriptor_len` bytes).
+    Described {
+        len: u64,
+        descriptor: super::records::Descriptor,
+        descriptor_len: u64,
+    },
     /// The end of the data cannot be found (unknown size, undecodable method).
     Lost,
 }
@@ -107,8 +114,13 @@ impl Data {
             }
             (Coding::Skip, Some(_)) => None,
             // Without a length the end can only be found by reading on.
-            (_, None) => Some(self.start + self.consumed),
+            (_, None) => Some(self.next_offset()),
         }
+    }
+
+    /// The archive offset of the next data byte to consume (held-back bytes count as consumed).
+    pub(super) fn next_offset(&self) -> u64 {
+        self.start + self.consumed + self.held.len() as u64
     }
 
     /// The archive offset where the data ends, when known.
@@ -211,19 +223,22 @@ impl Data {
         while at + desc_len <= self.held.len() {
             let data_len = self.consumed + at as u64;
             if self.held.get(at..at + 4) == Some(&super::records::DESCRIPTOR_SIG[..])
-                && let super::records::Parse::Done(d, _) =
+                && let super::records::Parse::Done(d, len) =
                     super::records::descriptor(self.held.get(at..).unwrap_or_default(), self.zip64)
                 && d.compressed_size == data_len
                 && d.size == data_len
             {
                 let content = self.held.get(..at).unwrap_or_default().to_vec();
                 self.pass_stored(&content);
-                let unused = self.held.len() - at;
+                // The descriptor is complete only now, so its last byte is in `bytes`.
+                let after = self.held.len() - (at + len);
                 self.held.clear();
-                return (
-                    bytes.len().saturating_sub(unused),
-                    Progress::Ended { len: data_len },
-                );
+                let progress = Progress::Described {
+                    len: data_len,
+                    descriptor: d,
+                    descriptor_len: len as u64,
+                };
+                return (bytes.len().saturating_sub(after), progress);
             }
             at += 1;
         }

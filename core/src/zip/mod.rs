@@ -112,7 +112,7 @@ impl ZipReader {
     /// The next byte the reader consumes (behind `wanted` while data is being skipped).
     fn expected(&self) -> u64 {
         match &self.state {
-            State::Data(data) => data.start + data.consumed,
+            State::Data(data) => data.next_offset(),
             _ => self.pos + self.record.len() as u64,
         }
     }
@@ -134,6 +134,20 @@ impl ZipReader {
                     Progress::Ended { len } => {
                         let start = member.start;
                         self.end_data(start + len, true, findings);
+                    }
+                    Progress::Described {
+                        len,
+                        descriptor,
+                        descriptor_len,
+                    } => {
+                        let start = member.start;
+                        self.end_data(start + len, true, findings);
+                        if let Some(w) = self.walked.last_mut() {
+                            w.descriptor = Some(descriptor);
+                            w.end += descriptor_len;
+                        }
+                        self.pos = start + len + descriptor_len;
+                        self.after_member();
                     }
                     Progress::Lost => {
                         let at = member.start + member.consumed;
@@ -543,7 +557,7 @@ impl Reader for ZipReader {
 
     fn finish(mut self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
         if let State::Data(data) = &self.state {
-            let at = data.start + data.consumed;
+            let at = data.next_offset();
             let name = self
                 .walked
                 .last()
