@@ -112,6 +112,12 @@ impl Member {
         self.scanner.wanted_offset()
     }
 
+    /// Whether the child scan took in all `len` bytes of the member (see
+    /// [`Scanner::took_everything`]).
+    pub(crate) fn took_everything(&self, len: u64) -> bool {
+        self.scanner.took_everything(len)
+    }
+
     /// Feeds bytes at a member-relative offset.
     pub(crate) fn feed(&mut self, offset: u64, data: &[u8]) {
         self.scanner.feed(offset, data);

@@ -150,6 +150,18 @@ impl Scanner {
         }
     }
 
+    /// Whether the scan has taken in all of an input `len` bytes long and would read on if there
+    /// were more, as opposed to having stopped early (numeric data it skips, unrecognised bytes).
+    /// Depends only on the bytes, never on how they were split, so containers can base
+    /// checks of the whole content (a zip member's CRC) on it in every driver alike.
+    pub(crate) fn took_everything(&self, len: u64) -> bool {
+        match &self.stage {
+            Stage::Sniffing(buf) => buf.len() as u64 >= len,
+            Stage::Reading(reader) => reader.wanted().is_some_and(|w| w >= len),
+            Stage::Opaque | Stage::Unrecognized(_) | Stage::Gap => false,
+        }
+    }
+
     /// Gives the scanner `bytes` found at absolute `offset` in the file. Bytes may arrive in
     /// pieces of any size, overlap what was fed before, or (in a seeking driver) skip ahead to
     /// where [`want`](Scanner::want) pointed.

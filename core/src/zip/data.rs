@@ -138,7 +138,12 @@ impl Data {
         let bytes = bytes.get(..room.min(bytes.len())).unwrap_or_default();
         let used = match &mut self.coding {
             Coding::Stored if self.len.is_some() => {
-                if let Some(member) = &mut self.member {
+                // Bytes the child does not want now are skipped by a seeking driver, so no
+                // driver may check the CRC from here on.
+                if self.child_wants() != Some(self.consumed) {
+                    self.stored_crc = None;
+                }
+                if let Some(member) = self.member.as_mut().filter(|m| m.wanted().is_some()) {
                     member.feed(self.consumed, bytes);
                 }
                 if let Some(crc) = &mut self.stored_crc {
@@ -252,6 +257,9 @@ impl Data {
     }
 
     fn pass_stored(&mut self, content: &[u8]) {
+        if self.child_wants() != Some(self.consumed) {
+            self.stored_crc = None;
+        }
         if let Some(member) = self.member.as_mut().filter(|m| m.wanted().is_some()) {
             member.feed(self.consumed, content);
         }
@@ -261,8 +269,19 @@ impl Data {
         self.consumed += content.len() as u64;
     }
 
-    /// Ends the data: what was seen, and the member's child scan for filing.
+    /// Ends the data: what was seen, and the member's child scan for filing. The content's CRC
+    /// and length are given only when the child took in all of it: then every driver has seen
+    /// every byte, so the check does not depend on how the archive was read.
     pub(super) fn finish(self, complete: bool) -> (Option<Member>, Seen) {
+        let content_len = match &self.coding {
+            Coding::Deflate(inflater) => inflater.produced(),
+            _ => self.consumed,
+        };
+        let complete = complete
+            && self
+                .member
+                .as_ref()
+                .is_some_and(|m| m.took_everything(content_len));
         let mut seen = Seen {
             crc32: None,
             size: None,
@@ -278,7 +297,7 @@ impl Data {
                 }
             }
             Coding::Deflate(inflater) => {
-                if inflater.status() == Inflation::Ended {
+                if complete && inflater.status() == Inflation::Ended {
                     seen.crc32 = Some(inflater.crc32());
                     seen.size = Some(inflater.produced());
                 }
