@@ -23,14 +23,14 @@ cargo fuzz build "${build_flags[@]}"
 
 # Per-target -max_len: the scanner target feeds every input byte by byte as well, so it gets
 # smaller inputs to keep its executions per second up.
-declare -A max_len=([pickle]=65536 [scanner]=8192)
+declare -A max_len=([pickle]=65536 [scanner]=8192 [zip]=16384)
 common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
 
 ./seed.sh
 mkdir -p artifacts
 passed=0
 failed=0
-for target in pickle scanner; do
+for target in pickle scanner zip; do
   # Inputs that once failed: tests/fixtures/fuzz-regressions/<target>-*.bin.
   shopt -s nullglob
   regressions=(../tests/fixtures/fuzz-regressions/"$target"-*.bin)

@@ -7,10 +7,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 sources=(
   "$root/tests/fixtures/pickle"
+  "$root/tests/fixtures/containers"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner)
+targets=(pickle scanner zip)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -24,13 +25,20 @@ for src in "${sources[@]}"; do
     [ "$size" -gt 0 ] && [ "$size" -le "$max_bytes" ] || continue
     case "$f" in */LICENSE | *.md | *.tsv | *.py | *.txt | */.gitattributes) continue ;; esac
     hash=$(sha1sum "$f" | cut -c1-40)
+    magic=$(head -c 4 "$f" | od -An -tx1 | tr -d ' \n')
     for t in "${targets[@]}"; do
-      if [ "$t" = scanner ]; then
-        # The scanner target reads 4 header bytes (chunk sizes) before the file itself.
-        [ -e "$here/corpus/$t/$hash" ] || { printf '\x07\x01\x40\xff' | cat - "$f" >"$here/corpus/$t/$hash"; }
-      else
-        [ -e "$here/corpus/$t/$hash" ] || cp "$f" "$here/corpus/$t/$hash"
-      fi
+      case "$t" in
+        pickle)
+          [ -e "$here/corpus/$t/$hash" ] || cp "$f" "$here/corpus/$t/$hash" ;;
+        *)
+          # Format targets get the files of their format; the scanner target gets everything.
+          # All but the pickle target read 4 header bytes (chunk sizes) before the file.
+          case "$t:$magic" in
+            scanner:* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
+            *) continue ;;
+          esac
+          [ -e "$here/corpus/$t/$hash" ] || { printf '\x07\x01\x40\xff' | cat - "$f" >"$here/corpus/$t/$hash"; } ;;
+      esac
     done
     count=$((count + 1))
   done < <(find "$src" -type f -print0)

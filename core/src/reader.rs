@@ -33,6 +33,13 @@ pub(crate) trait Reader: Debug {
     /// after it are accepted only where the reader can skip, and otherwise are a [`Gap`].
     fn feed(&mut self, offset: u64, data: &[u8], findings: &mut Findings) -> Result<(), Gap>;
 
+    /// Whether the reader has passed over bytes without judging them (a long operand it
+    /// skipped), decided by content alone. Containers check a member's CRC only when its reader
+    /// judged every byte, since only then has every driver read them all.
+    fn skipped(&self) -> bool {
+        false
+    }
+
     /// The input ended at `eof`. Reports what is still unfinished and says what the input
     /// turned out to be ([`Format::Unknown`] when the bytes never matched the format).
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished;
@@ -116,6 +123,12 @@ impl Member {
     /// [`Scanner::took_everything`]).
     pub(crate) fn took_everything(&self, len: u64) -> bool {
         self.scanner.took_everything(len)
+    }
+
+    /// Whether the child scan passed over bytes without judging them; a reader that hands its
+    /// content to a member reports this as its own [`Reader::skipped`].
+    pub(crate) fn skipped(&self) -> bool {
+        self.scanner.skipped()
     }
 
     /// Feeds bytes at a member-relative offset.

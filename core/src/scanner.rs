@@ -157,9 +157,14 @@ impl Scanner {
     pub(crate) fn took_everything(&self, len: u64) -> bool {
         match &self.stage {
             Stage::Sniffing(buf) => buf.len() as u64 >= len,
-            Stage::Reading(reader) => reader.wanted().is_some_and(|w| w >= len),
+            Stage::Reading(reader) => !reader.skipped() && reader.wanted().is_some_and(|w| w >= len),
             Stage::Opaque | Stage::Unrecognized(_) | Stage::Gap => false,
         }
+    }
+
+    /// Whether the scan passed over bytes without judging them (see [`Reader::skipped`]).
+    pub(crate) fn skipped(&self) -> bool {
+        matches!(&self.stage, Stage::Reading(reader) if reader.skipped())
     }
 
     /// Gives the scanner `bytes` found at absolute `offset` in the file. Bytes may arrive in

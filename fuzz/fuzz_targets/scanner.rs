@@ -1,104 +1,11 @@
-//! Fuzzes the whole sans-IO scanner for split independence.
-//!
-//! The same file must give the same findings, verdict and format however its bytes arrive:
-//! - whole, through `scan_bytes`;
-//! - streamed in chunks whose sizes come from the input's first bytes (the chunk-size header
-//!   is not part of the scanned file);
-//! - streamed byte by byte;
-//! - through a seeking driver that reads exactly the ranges `want()` names (which may skip
-//!   long operands it never needs), of a read size also taken from the header.
-//!
-//! Only `bytes_read` may differ between them. Default limits throughout.
+//! Fuzzes the whole sans-IO scanner for split independence (see `src/lib.rs`): any input, any
+//! reading order, one report. Default limits throughout.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsieve_core::{Limits, Policy, Report, Scanner, Want, scan_bytes};
-
-/// Header bytes that choose the chunk sizes; the rest of the input is the file.
-const HEADER: usize = 4;
-
-fn same(what: &str, expected: &Report, got: &Report) {
-    assert_eq!(
-        expected.findings, got.findings,
-        "{what}: findings differ from scan_bytes"
-    );
-    assert_eq!(expected.verdict, got.verdict, "{what}: verdict differs");
-    assert_eq!(expected.format, got.format, "{what}: format differs");
-    assert_eq!(expected.size, got.size, "{what}: size differs");
-    assert_eq!(expected.path, got.path, "{what}: path differs");
-}
-
-/// Feeds `file` in order, in chunks whose sizes cycle through `sizes` (each at least 1).
-fn chunked(file: &[u8], sizes: &[usize], policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
-    let mut offset = 0usize;
-    let mut i = 0usize;
-    while offset < file.len() {
-        let size = sizes[i % sizes.len()].min(file.len() - offset);
-        scanner.feed(offset as u64, &file[offset..offset + size]);
-        offset += size;
-        i += 1;
-    }
-    scanner.finish()
-}
-
-/// A seeking driver: reads what `want()` names, at most `max_read` bytes at a time (and at
-/// least the scanner's hint when `max_read` is 0), until `Done` or end of file.
-fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
-    // Every feed either advances what the scanner wants or ends the scan; bound the loop anyway
-    // so that a scanner that stops making progress is reported as a failure, not a hang.
-    let mut rounds = 0usize;
-    loop {
-        let (offset, len) = match scanner.want() {
-            Want::Done => break,
-            Want::Range { offset, len } => (offset, len),
-        };
-        let Ok(start) = usize::try_from(offset) else {
-            break;
-        };
-        if start >= file.len() {
-            break;
-        }
-        let len = usize::try_from(len).unwrap_or(usize::MAX).max(1);
-        let len = if max_read == 0 {
-            len
-        } else {
-            len.min(max_read)
-        };
-        let end = start.saturating_add(len).min(file.len());
-        scanner.feed(offset, &file[start..end]);
-        rounds += 1;
-        assert!(
-            rounds <= file.len() + 16,
-            "seeking driver made {rounds} reads on a {}-byte file: want() does not advance \
-             (last want {offset}+{len})",
-            file.len()
-        );
-    }
-    scanner.finish()
-}
+use modelsieve_fuzz::{HEADER, check_split_independence};
 
 fuzz_target!(|data: &[u8]| {
     let (header, file) = data.split_at(data.len().min(HEADER));
-    let policy = Policy::default();
-
-    let whole = scan_bytes(file, &policy);
-
-    // Chunk sizes 1..=256 from the header bytes; a short header still gives one size.
-    let mut sizes: Vec<usize> = header.iter().map(|&b| usize::from(b) + 1).collect();
-    if sizes.is_empty() {
-        sizes.push(1);
-    }
-    same("chunked", &whole, &chunked(file, &sizes, &policy));
-    same("byte by byte", &whole, &chunked(file, &[1], &policy));
-
-    // Seeking with the scanner's own read hint, and with small reads chosen by the header.
-    same("seeking", &whole, &seeking(file, 0, &policy));
-    let small = header.first().map_or(1, |&b| usize::from(b % 32) + 1);
-    same(
-        "seeking, small reads",
-        &whole,
-        &seeking(file, small, &policy),
-    );
+    check_split_independence(header, file);
 });

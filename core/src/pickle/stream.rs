@@ -83,6 +83,8 @@ pub(crate) struct PickleStream {
     /// End of the last FRAME, which CPython reads in full before going on.
     frame_end: u64,
     outcome: Option<Outcome>,
+    /// A long operand was (or is being) skipped unread, so not every byte was judged.
+    skipped_operand: bool,
 }
 
 impl PickleStream {
@@ -106,6 +108,7 @@ impl PickleStream {
             pickle_start: 0,
             frame_end: 0,
             outcome: None,
+            skipped_operand: false,
         }
     }
 
@@ -395,6 +398,7 @@ impl PickleStream {
                 .extend_from_slice(piece.get(..want.min(piece.len())).unwrap_or_default());
             if op.prefix.len() as u64 == op.len.min(SNIFF_LEN as u64) {
                 op.decided = true;
+                self.skipped_operand = true;
                 if looks_like_pickle_start(&op.prefix)
                     && let Some(depth) = self.payloads.child_depth()
                 {
@@ -404,6 +408,7 @@ impl PickleStream {
                     let earlier = usize::try_from(op.seen).unwrap_or(0).min(op.prefix.len());
                     child.feed(0, op.prefix.get(..earlier).unwrap_or_default());
                     op.child = Some(Box::new(child));
+                    self.skipped_operand = false;
                 }
             }
         }
@@ -566,6 +571,10 @@ impl Reader for PickleStream {
 
     fn feed(&mut self, offset: u64, data: &[u8], findings: &mut Findings) -> Result<(), Gap> {
         PickleStream::feed(self, offset, data, findings)
+    }
+
+    fn skipped(&self) -> bool {
+        self.skipped_operand
     }
 
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {

@@ -57,6 +57,8 @@ pub(super) struct Data {
     inflated: u64,
     corrupt: bool,
     capped: bool,
+    /// CRC-32 and length of the content, once the deflate stream ended.
+    ended: Option<(u32, u64)>,
 }
 
 /// What the data turned out to be, for the cross-checks.
@@ -93,6 +95,7 @@ impl Data {
             inflated: 0,
             corrupt: false,
             capped: false,
+            ended: None,
         }
     }
 
@@ -166,7 +169,14 @@ impl Data {
                     Inflation::NeedsInput => used,
                     Inflation::Ended => {
                         self.consumed += used as u64;
-                        return (used, Progress::Ended { len: self.consumed });
+                        self.ended = Some((inflater.crc32(), inflater.produced()));
+                        if self.len.is_none() {
+                            return (used, Progress::Ended { len: self.consumed });
+                        }
+                        // A declared length says where the next record starts, whatever the
+                        // deflate stream says; bytes after its end are skipped.
+                        self.coding = Coding::Skip;
+                        return (used, self.progress());
                     }
                     Inflation::Corrupt | Inflation::Capped => {
                         // Nothing more can be decoded; a known length still says where the
@@ -273,8 +283,9 @@ impl Data {
     /// and length are given only when the child took in all of it: then every driver has seen
     /// every byte, so the check does not depend on how the archive was read.
     pub(super) fn finish(self, complete: bool) -> (Option<Member>, Seen) {
-        let content_len = match &self.coding {
-            Coding::Deflate(inflater) => inflater.produced(),
+        let content_len = match (&self.coding, self.ended) {
+            (_, Some((_, len))) => len,
+            (Coding::Deflate(_), None) => self.inflated,
             _ => self.consumed,
         };
         let complete = complete
@@ -296,13 +307,12 @@ impl Data {
                     seen.size = Some(self.consumed);
                 }
             }
-            Coding::Deflate(inflater) => {
-                if complete && inflater.status() == Inflation::Ended {
-                    seen.crc32 = Some(inflater.crc32());
-                    seen.size = Some(inflater.produced());
+            Coding::Deflate(_) | Coding::Skip => {
+                if complete && let Some((crc, len)) = self.ended {
+                    seen.crc32 = Some(crc);
+                    seen.size = Some(len);
                 }
             }
-            Coding::Skip => {}
         }
         (self.member, seen)
     }

@@ -75,7 +75,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                 compare(c, w, &name, findings);
                 findings.absorb_under(&name, w.findings.clone());
             }
-            None => unreached(c, &walked, &name, findings),
+            None => unreached(c, &walked, &zip.no_local_header, &name, findings),
         }
     }
     for (name, count) in &names {
@@ -278,7 +278,26 @@ fn compare(c: &CentralHeader, w: &Walked, name: &str, findings: &mut Findings) {
 }
 
 /// A central entry whose local header the in-order read never reached.
-fn unreached(c: &CentralHeader, walked: &[Walked], name: &str, findings: &mut Findings) {
+fn unreached(
+    c: &CentralHeader,
+    walked: &[Walked],
+    no_local_header: &[u64],
+    name: &str,
+    findings: &mut Findings,
+) {
+    if no_local_header.contains(&c.local_offset) {
+        findings.rule(
+            Rule::ZipLayout,
+            Some(name),
+            Some(c.local_offset),
+            format!(
+                "the central directory places member {name} at offset {}, where there is no local header",
+                c.local_offset
+            ),
+            Some(format!("local header at {}", c.local_offset)),
+        );
+        return;
+    }
     let inside = walked
         .iter()
         .find(|w| (w.local_offset..w.end).contains(&c.local_offset));
@@ -309,14 +328,14 @@ fn unreached(c: &CentralHeader, walked: &[Walked], name: &str, findings: &mut Fi
 
 /// Places where the in-order read met bytes that are not a record.
 fn report_lost(zip: &ZipReader, findings: &mut Findings) {
-    if let Some(first) = zip.lost_at.first() {
+    if let Some((first, _)) = zip.lost.first() {
         findings.rule(
             Rule::ZipLayout,
             None,
             Some(*first),
             format!(
                 "bytes at offset {first} are not a zip record ({} such place(s)): data hidden between members or a broken archive",
-                zip.lost_at.len()
+                zip.lost_count
             ),
             None,
         );

@@ -31,6 +31,8 @@ use crate::scanner::Input;
 
 /// Longest record the reader assembles: a central header with maximal name, extra and comment.
 const MAX_RECORD: usize = 46 + 3 * 65535;
+/// Lost ranges remembered for the layout report and for placing directory entries.
+const MAX_LOST_RANGES: usize = 1024;
 
 /// What the reader expects at its position.
 #[derive(Debug)]
@@ -76,10 +78,16 @@ pub(crate) struct ZipReader {
     directory_start: Option<u64>,
     end_offset: Option<u64>,
     /// Where the in-order read lost its way, for the layout finding.
-    lost_at: Vec<u64>,
+    /// Byte ranges that held no record (start, end; end is `u64::MAX` while still lost). No
+    /// local header starts inside them, or the search would have found it.
+    lost: Vec<(u64, u64)>,
+    /// How many times the read lost its way (only the first [`MAX_LOST_RANGES`] are kept).
+    lost_count: usize,
     /// Central entries still to read by seeking back, and whether the read is a revisit.
     revisits: Vec<u64>,
     revisiting: bool,
+    /// Revisited offsets where no local header was found.
+    no_local_header: Vec<u64>,
     directory_bytes: usize,
     inflated: u64,
     limited: bool,
@@ -99,9 +107,11 @@ impl ZipReader {
             end: None,
             directory_start: None,
             end_offset: None,
-            lost_at: Vec::new(),
+            lost: Vec::new(),
+            lost_count: 0,
             revisits: Vec::new(),
             revisiting: false,
+            no_local_header: Vec::new(),
             directory_bytes: 0,
             inflated: 0,
             limited: false,
@@ -217,6 +227,16 @@ impl ZipReader {
             });
         }
         let sig: [u8; 4] = self.record.get(..4)?.try_into().ok()?;
+        if self.revisiting && sig != LOCAL_SIG {
+            // The directory points where there is no local header: note it and move on, never
+            // wander back into records already read.
+            if self.no_local_header.len() < 1024 {
+                self.no_local_header.push(self.pos);
+            }
+            self.record.clear();
+            self.next_revisit();
+            return Some(Parse::Done((), 0));
+        }
         Some(match sig {
             LOCAL_SIG if self.end.is_none() || self.revisiting => {
                 match records::local_header(&self.record) {
@@ -400,8 +420,9 @@ impl ZipReader {
     /// The bytes at `at` (already gathered in `record`, if any) are not a record: note it and
     /// look for the next signature, starting one byte further.
     fn lose(&mut self, at: u64) {
-        if self.lost_at.len() < 16 {
-            self.lost_at.push(at);
+        self.lost_count += 1;
+        if self.lost.len() < MAX_LOST_RANGES {
+            self.lost.push((at, u64::MAX));
         }
         let gathered = core::mem::take(&mut self.record);
         self.pos = at + gathered.len() as u64;
@@ -430,13 +451,13 @@ impl ZipReader {
             let back = tail_len - i;
             self.record = window.get(i..tail_len).unwrap_or_default().to_vec();
             self.pos -= back as u64;
-            self.state = State::Record;
+            self.found_again();
             return 0;
         }
         match find(data) {
             Some(i) => {
                 self.pos += i as u64;
-                self.state = State::Record;
+                self.found_again();
                 i
             }
             None => {
@@ -450,6 +471,16 @@ impl ZipReader {
                 data.len()
             }
         }
+    }
+
+    /// The search found a signature at `pos`: the lost range ends there.
+    fn found_again(&mut self) {
+        if self.lost_count <= MAX_LOST_RANGES
+            && let Some(range) = self.lost.last_mut()
+        {
+            range.1 = self.pos;
+        }
+        self.state = State::Record;
     }
 
     /// After the end record: central entries that the in-order read never reached are read by
@@ -469,6 +500,13 @@ impl ZipReader {
                 .collect();
         targets.sort_unstable();
         targets.dedup();
+        // Inside a range that held no record there is no local header to revisit.
+        let lost = &self.lost;
+        let (inside_lost, targets): (Vec<u64>, Vec<u64>) = targets
+            .into_iter()
+            .partition(|t| lost.iter().any(|(start, end)| (*start..*end).contains(t)));
+        self.no_local_header.extend(inside_lost);
+        let mut targets = targets;
         targets.reverse();
         self.revisits = targets;
         if !self.revisits.is_empty() {
@@ -557,7 +595,10 @@ impl Reader for ZipReader {
 
     fn finish(mut self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
         if let State::Data(data) = &self.state {
-            let at = data.next_offset();
+            // Where the file ended, not where reading stopped: a seeking driver may have
+            // stopped earlier, at data no child wanted.
+            let at = eof.max(data.start).min(data.end().unwrap_or(eof));
+            let _ = data;
             let name = self
                 .walked
                 .last()
