@@ -398,7 +398,6 @@ impl PickleStream {
                 .extend_from_slice(piece.get(..want.min(piece.len())).unwrap_or_default());
             if op.prefix.len() as u64 == op.len.min(SNIFF_LEN as u64) {
                 op.decided = true;
-                self.skipped_operand = true;
                 if looks_like_pickle_start(&op.prefix)
                     && let Some(depth) = self.payloads.child_depth()
                 {
@@ -408,8 +407,8 @@ impl PickleStream {
                     let earlier = usize::try_from(op.seen).unwrap_or(0).min(op.prefix.len());
                     child.feed(0, op.prefix.get(..earlier).unwrap_or_default());
                     op.child = Some(Box::new(child));
-                    self.skipped_operand = false;
                 }
+                self.skipped_operand |= op.child.is_none();
             }
         }
         if let Some(child) = op.child.as_mut() {
