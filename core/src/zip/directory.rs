@@ -75,7 +75,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                 compare(c, w, &name, findings);
                 findings.absorb_under(&name, w.findings.clone());
             }
-            None => unreached(c, &walked, &zip.no_local_header, &name, findings),
+            None => unreached(c, &walked, &zip.no_local_header, eof, &name, findings),
         }
     }
     for (name, count) in &names {
@@ -282,9 +282,23 @@ fn unreached(
     c: &CentralHeader,
     walked: &[Walked],
     no_local_header: &[u64],
+    eof: u64,
     name: &str,
     findings: &mut Findings,
 ) {
+    if c.local_offset >= eof {
+        findings.rule(
+            Rule::ZipLayout,
+            Some(name),
+            Some(c.local_offset),
+            format!(
+                "the central directory places member {name} at offset {}, past the end of the file",
+                c.local_offset
+            ),
+            Some(format!("local header at {}", c.local_offset)),
+        );
+        return;
+    }
     if no_local_header.contains(&c.local_offset) {
         findings.rule(
             Rule::ZipLayout,

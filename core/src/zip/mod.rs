@@ -71,6 +71,8 @@ pub(crate) struct ZipReader {
     /// Offset of the first byte of `record` (the next byte to consume).
     pos: u64,
     record: Vec<u8>,
+    /// Length `record` must reach before the next parse attempt.
+    need: usize,
     walked: Vec<Walked>,
     central: Vec<CentralHeader>,
     end: Option<End>,
@@ -81,6 +83,10 @@ pub(crate) struct ZipReader {
     /// Byte ranges that held no record (start, end; end is `u64::MAX` while still lost). No
     /// local header starts inside them, or the search would have found it.
     lost: Vec<(u64, u64)>,
+    /// Byte ranges parsed as records (merged when adjacent).
+    records: Vec<(u64, u64)>,
+    /// Local header signatures found inside parsed records.
+    hidden_locals: Vec<u64>,
     /// How many times the read lost its way (only the first [`MAX_LOST_RANGES`] are kept).
     lost_count: usize,
     /// Central entries still to read by seeking back, and whether the read is a revisit.
@@ -102,6 +108,7 @@ impl ZipReader {
             state: State::Record,
             pos: 0,
             record: Vec::new(),
+            need: 0,
             walked: Vec::new(),
             central: Vec::new(),
             end: None,
@@ -109,6 +116,8 @@ impl ZipReader {
             end_offset: None,
             lost: Vec::new(),
             lost_count: 0,
+            records: Vec::new(),
+            hidden_locals: Vec::new(),
             revisits: Vec::new(),
             revisiting: false,
             no_local_header: Vec::new(),
@@ -177,7 +186,9 @@ impl ZipReader {
     /// Gathers a record's bytes and parses it once complete.
     fn assemble(&mut self, data: &[u8], findings: &mut Findings) -> usize {
         let before = self.record.len();
-        let mut need = before.max(4);
+        // Parse at the same lengths however the bytes arrive (4, then what each attempt asks
+        // for), so a record that turns out invalid has gathered the same bytes in every driver.
+        let mut need = self.need.max(4);
         loop {
             if self.record.len() < need {
                 let take =
@@ -189,10 +200,15 @@ impl ZipReader {
                     return data.len();
                 }
             }
+            let record_start = self.pos;
             match self.parse_record(findings) {
-                Some(Parse::Incomplete(more)) if more <= MAX_RECORD => need = more,
+                Some(Parse::Incomplete(more)) if more <= MAX_RECORD && more > need => {
+                    need = more;
+                    self.need = more;
+                }
                 Some(Parse::Incomplete(_)) | Some(Parse::Invalid(_)) | None => {
                     let used = self.record.len() - before;
+                    self.need = 0;
                     if !matches!(self.state, State::Lost) {
                         let at = self.pos;
                         self.lose(at);
@@ -201,6 +217,8 @@ impl ZipReader {
                 }
                 Some(Parse::Done((), len)) => {
                     let used = len.saturating_sub(before);
+                    self.need = 0;
+                    self.note_record(record_start, len);
                     self.record.clear();
                     return used;
                 }
@@ -425,6 +443,7 @@ impl ZipReader {
             self.lost.push((at, u64::MAX));
         }
         let gathered = core::mem::take(&mut self.record);
+        self.need = 0;
         self.pos = at + gathered.len() as u64;
         let after_first = gathered.get(1..).unwrap_or_default();
         let keep = after_first.len().min(3);
@@ -473,6 +492,28 @@ impl ZipReader {
         }
     }
 
+    /// Remembers the span of a parsed record, and any local header signature inside it (a
+    /// member hidden in a name, extra field or comment), so that directory entries pointing
+    /// into records are judged the same way whether or not the driver can seek back.
+    fn note_record(&mut self, start: u64, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let end = start + len as u64;
+        let count = self.records.len();
+        match self.records.last_mut() {
+            Some(last) if last.1 == start => last.1 = end,
+            _ if count < MAX_LOST_RANGES => self.records.push((start, end)),
+            _ => {}
+        }
+        let body = self.record.get(1..len).unwrap_or_default();
+        for (i, w) in body.windows(4).enumerate() {
+            if w == LOCAL_SIG && self.hidden_locals.len() < MAX_LOST_RANGES {
+                self.hidden_locals.push(start + 1 + i as u64);
+            }
+        }
+    }
+
     /// The search found a signature at `pos`: the lost range ends there.
     fn found_again(&mut self) {
         if self.lost_count <= MAX_LOST_RANGES
@@ -500,11 +541,14 @@ impl ZipReader {
                 .collect();
         targets.sort_unstable();
         targets.dedup();
-        // Inside a range that held no record there is no local header to revisit.
-        let lost = &self.lost;
-        let (inside_lost, targets): (Vec<u64>, Vec<u64>) = targets
-            .into_iter()
-            .partition(|t| lost.iter().any(|(start, end)| (*start..*end).contains(t)));
+        // Inside a range that held no record, or inside a record (except where a local header
+        // signature hides in it), there is no local header to revisit.
+        let (lost, records, hidden) = (&self.lost, &self.records, &self.hidden_locals);
+        let (inside_lost, targets): (Vec<u64>, Vec<u64>) = targets.into_iter().partition(|t| {
+            lost.iter().any(|(start, end)| (*start..*end).contains(t))
+                || records.iter().any(|(start, end)| (*start..*end).contains(t))
+                    && !hidden.contains(t)
+        });
         self.no_local_header.extend(inside_lost);
         let mut targets = targets;
         targets.reverse();
@@ -520,6 +564,7 @@ impl ZipReader {
             Some(offset) => {
                 self.pos = offset;
                 self.record.clear();
+                self.need = 0;
                 self.state = State::Record;
             }
             None => self.state = State::Ended,
