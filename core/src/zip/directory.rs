@@ -388,7 +388,9 @@ fn check_end(zip: &ZipReader, central: &[CentralHeader], eof: u64, findings: &mu
             None,
         );
     }
-    if zip.pos < eof && !zip.revisiting {
+    // Only a known size says where the input ends: a member inflated until its archive was
+    // complete ends wherever its container stopped feeding it.
+    if zip.input.size.is_some() && zip.pos < eof && !zip.revisiting {
         findings.rule(
             Rule::ZipLayout,
             None,

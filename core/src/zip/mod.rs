@@ -546,7 +546,9 @@ impl ZipReader {
         let (lost, records, hidden) = (&self.lost, &self.records, &self.hidden_locals);
         let (inside_lost, targets): (Vec<u64>, Vec<u64>) = targets.into_iter().partition(|t| {
             lost.iter().any(|(start, end)| (*start..*end).contains(t))
-                || records.iter().any(|(start, end)| (*start..*end).contains(t))
+                || records
+                    .iter()
+                    .any(|(start, end)| (*start..*end).contains(t))
                     && !hidden.contains(t)
         });
         self.no_local_header.extend(inside_lost);
