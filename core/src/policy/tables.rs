@@ -3331,13 +3331,24 @@ pub(crate) static ALLOW_EXACT: &[&str] = &[
     "lightgbm.sklearn.LGBMRegressor",
     "lightgbm.sklearn.LGBMRanker",
     "lightgbm.basic.Booster",
+    // TorchScript's unpickler helpers (torch/jit/_pickle.py): each rebuilds a list or a tensor
+    // reference from its arguments.
+    "torch.jit._pickle.build_intlist",
+    "torch.jit._pickle.build_tensorlist",
+    "torch.jit._pickle.build_doublelist",
+    "torch.jit._pickle.build_boollist",
+    "torch.jit._pickle.build_tensor_from_id",
+    "torch.jit._pickle.restore_type_tag",
 ];
 
 /// Whole subtrees allowed, each with the reason the subtree contains nothing dangerous.
 ///
-/// Empty on purpose: every framework checked (torch, numpy, scipy, sklearn, joblib) has loaders,
-/// file writers or exec gadgets somewhere in its tree, so only exact pairs are allowed.
-pub(crate) static ALLOW_SUBTREES: &[(&str, &str)] = &[];
+/// Framework trees are never allowed whole: every one checked (torch, numpy, scipy, sklearn,
+/// joblib) has loaders, file writers or exec gadgets somewhere, so only exact pairs are allowed.
+pub(crate) static ALLOW_SUBTREES: &[(&str, &str)] = &[(
+    "__torch__",
+    "TorchScript's namespace: classes compiled from the archive's own code/ files and resolved by torch.jit's type resolver; no Python module of that name exists, so plain pickle.load fails before calling anything",
+)];
 
 /// Python 2 module names that `pickle` renames when `fix_imports` applies
 /// (`_compat_pickle.IMPORT_MAPPING`, CPython 3.8-3.12; 3.13 dropped `Tix`, kept here for

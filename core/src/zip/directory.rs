@@ -15,6 +15,10 @@ use crate::rules::Rule;
 
 /// Flag bits model writers set: deflate options (1, 2), data descriptor (3), UTF-8 names (11).
 const ORDINARY_FLAGS: u16 = 0x0002 | 0x0004 | FLAG_DESCRIPTOR | 0x0800;
+/// Inflated size from which a near-maximal compression ratio is reported as a bomb.
+const BOMB_MIN_SIZE: u64 = 64 << 20;
+/// Compression ratio (inflated / compressed) reported as a bomb in large members.
+const BOMB_RATIO: u64 = 1000;
 /// Bit 0 (encrypted), bit 6 (strong encryption), bit 13 (encrypted central directory).
 const ENCRYPTION_FLAGS: u16 = 0x0001 | 0x0040 | 0x2000;
 
@@ -47,6 +51,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
     for (i, w) in walked.iter().enumerate() {
         by_offset.entry(w.local_offset).or_insert(i);
     }
+    let in_order: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
     let mut filed = alloc::vec![false; walked.len()];
     let mut names: BTreeMap<&[u8], usize> = BTreeMap::new();
     let mut referenced: BTreeMap<u64, usize> = BTreeMap::new();
@@ -71,6 +76,13 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                 let Some(w) = walked.get(i) else { continue };
                 if let Some(done) = filed.get_mut(i) {
                     *done = true;
+                }
+                if w.revisited
+                    && let Some(outer) = in_order
+                        .iter()
+                        .find(|o| (o.local_offset..o.end).contains(&c.local_offset))
+                {
+                    overlap(c, outer, &name, "", findings);
                 }
                 compare(c, w, &name, findings);
                 findings.absorb_under(&name, w.findings.clone());
@@ -147,6 +159,25 @@ fn check_entry_flags(entry: &Entry, name: &str, findings: &mut Findings) {
             None,
             format!("member {name} sets flag bits {unusual:#06x}, which model writers never set"),
             Some(format!("flags {:#06x}", entry.flags)),
+        );
+    }
+    // Deflate tops out near 1032:1, reached only by long runs of one byte value; real arrays
+    // and pickles compress far less. A large member declaring more is an extraction bomb.
+    if entry.method == 8
+        && entry.size >= BOMB_MIN_SIZE
+        && entry.size / entry.compressed_size.max(1) >= BOMB_RATIO
+    {
+        findings.rule(
+            Rule::ArchiveDecompressionBomb,
+            Some(name),
+            None,
+            format!(
+                "member {name} declares {} bytes inflated from {} ({}:1): extracting it is a decompression bomb",
+                entry.size,
+                entry.compressed_size,
+                entry.size / entry.compressed_size.max(1)
+            ),
+            Some(format!("{}:1", entry.size / entry.compressed_size.max(1))),
         );
     }
     if !matches!(entry.method, 0 | 8) {
@@ -316,17 +347,10 @@ fn unreached(
         .iter()
         .find(|w| (w.local_offset..w.end).contains(&c.local_offset));
     let _ = match inside {
-        Some(w) => findings.rule(
-            Rule::ZipOverlappingMembers,
-            Some(name),
-            Some(c.local_offset),
-            format!(
-                "member {name} starts at offset {}, inside the data of {}: members overlap",
-                c.local_offset,
-                w.local.entry.display_name()
-            ),
-            Some(format!("local header at {}", c.local_offset)),
-        ),
+        Some(w) => {
+            overlap(c, w, name, ", and the driver did not seek back to read it", findings);
+            None
+        }
         None => findings.rule(
             Rule::ZipLayout,
             Some(name),
@@ -338,6 +362,21 @@ fn unreached(
             Some(format!("local header at {}", c.local_offset)),
         ),
     };
+}
+
+/// A member whose local header lies inside another member's data.
+fn overlap(c: &CentralHeader, outer: &Walked, name: &str, tail: &str, findings: &mut Findings) {
+    findings.rule(
+        Rule::ZipOverlappingMembers,
+        Some(name),
+        Some(c.local_offset),
+        format!(
+            "member {name} starts at offset {}, inside the data of {}: members overlap{tail}",
+            c.local_offset,
+            outer.local.entry.display_name()
+        ),
+        Some(format!("local header at {}", c.local_offset)),
+    );
 }
 
 /// Places where the in-order read met bytes that are not a record.

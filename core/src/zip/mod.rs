@@ -61,6 +61,8 @@ struct Walked {
     /// The child scan's findings, filed once the central directory names the member.
     findings: Vec<Finding>,
     format: Format,
+    /// Read by seeking back to a directory entry, not in order.
+    revisited: bool,
 }
 
 /// A zip archive being read.
@@ -287,7 +289,7 @@ impl ZipReader {
                     self.end = Some(end);
                     self.pos += len as u64 + comment;
                     self.state = State::Ended;
-                    self.plan_revisits(findings);
+                    self.plan_revisits();
                     Parse::Done((), len)
                 }
                 Parse::Incomplete(n) => Parse::Incomplete(n),
@@ -356,6 +358,7 @@ impl ZipReader {
             seen: None,
             findings: Vec::new(),
             format: Format::Unknown,
+            revisited: self.revisiting,
         });
         let data = Data::new(
             start,
@@ -526,19 +529,15 @@ impl ZipReader {
 
     /// After the end record: central entries that the in-order read never reached are read by
     /// seeking back (a streaming driver cannot, and they are reported as unread).
-    fn plan_revisits(&mut self, findings: &mut Findings) {
-        let _ = findings;
-        let mut targets: Vec<u64> =
-            self.central
-                .iter()
-                .map(|c| c.local_offset)
-                .filter(|&offset| {
-                    !self.walked.iter().any(|w| w.local_offset == offset)
-                        && !self.walked.iter().any(|w| {
-                            (w.local_offset..w.end.max(w.local_offset + 1)).contains(&offset)
-                        })
-                })
-                .collect();
+    fn plan_revisits(&mut self) {
+        // Members inside another member's data are revisited too: they overlap, which is
+        // reported either way, and a seeking driver can still judge what they hold.
+        let mut targets: Vec<u64> = self
+            .central
+            .iter()
+            .map(|c| c.local_offset)
+            .filter(|&offset| !self.walked.iter().any(|w| w.local_offset == offset))
+            .collect();
         targets.sort_unstable();
         targets.dedup();
         // Inside a range that held no record, or inside a record (except where a local header
