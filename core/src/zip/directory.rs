@@ -22,6 +22,20 @@ const BOMB_RATIO: u64 = 1000;
 /// Bit 0 (encrypted), bit 6 (strong encryption), bit 13 (encrypted central directory).
 const ENCRYPTION_FLAGS: u16 = 0x0001 | 0x0040 | 0x2000;
 
+/// The method and compressed size the in-order read used for a member, when known.
+pub(super) fn walked_view(w: &Walked) -> Option<super::View> {
+    let local = &w.local.entry;
+    let compressed_size = match (&w.descriptor, local.flags & FLAG_DESCRIPTOR != 0) {
+        (Some(d), true) => d.compressed_size,
+        (None, true) if local.compressed_size == 0 => return None,
+        _ => local.compressed_size,
+    };
+    Some(super::View {
+        method: local.method,
+        compressed_size,
+    })
+}
+
 /// Whether a member name is a PyTorch tensor storage (`<folder>/data/<digits>`), whose bytes
 /// `torch.load` copies into a tensor and never interprets.
 pub(super) fn is_tensor_storage(name: &str) -> bool {
@@ -47,10 +61,18 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
     report_lost(zip, findings);
     let central = core::mem::take(&mut zip.central);
     let walked = core::mem::take(&mut zip.walked);
+    // The member read in order (or by a revisit) at each offset; reads the directory's way
+    // are filed alongside it.
     let mut by_offset: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut central_views: BTreeMap<u64, usize> = BTreeMap::new();
     for (i, w) in walked.iter().enumerate() {
-        by_offset.entry(w.local_offset).or_insert(i);
+        if w.central_view {
+            central_views.entry(w.local_offset).or_insert(i);
+        } else {
+            by_offset.entry(w.local_offset).or_insert(i);
+        }
     }
+    let mut filed_views = alloc::vec![false; walked.len()];
     let in_order: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
     let mut filed = alloc::vec![false; walked.len()];
     let mut names: BTreeMap<&[u8], usize> = BTreeMap::new();
@@ -86,6 +108,24 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                 }
                 compare(c, w, &name, findings);
                 findings.absorb_under(&name, w.findings.clone());
+                match central_views.get(&c.local_offset) {
+                    Some(&v) => {
+                        if let (Some(view), Some(done)) = (walked.get(v), filed_views.get_mut(v)) {
+                            findings.absorb_under(&name, view.findings.clone());
+                            *done = true;
+                        }
+                    }
+                    None if zip.planned_views.contains(&c.local_offset) => {
+                        findings.rule(
+                            Rule::ZipLayout,
+                            Some(&name),
+                            Some(c.local_offset),
+                            format!("member {name} was read with its local header's method and size; loaders use the directory's, and the driver did not seek back to read it that way"),
+                            Some(format!("local header at {}", c.local_offset)),
+                        );
+                    }
+                    None => {}
+                }
             }
             None => unreached(c, &walked, &zip.no_local_header, eof, &name, findings),
         }
@@ -102,8 +142,8 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
             );
         }
     }
-    for (w, done) in walked.iter().zip(&filed) {
-        if *done {
+    for ((w, done), view_done) in walked.iter().zip(&filed).zip(&filed_views) {
+        if *done || *view_done || w.central_view {
             continue;
         }
         let name = w.local.entry.display_name();

@@ -49,6 +49,21 @@ enum State {
     Ended,
 }
 
+/// How the central directory says a member's data is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct View {
+    method: u16,
+    compressed_size: u64,
+}
+
+/// A local header to read again by seeking back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Revisit {
+    offset: u64,
+    /// Read the data as the directory describes it (loaders do), not as the local header does.
+    view: Option<View>,
+}
+
 /// A member found by reading in order.
 #[derive(Debug)]
 struct Walked {
@@ -63,6 +78,8 @@ struct Walked {
     format: Format,
     /// Read by seeking back to a directory entry, not in order.
     revisited: bool,
+    /// Read with the directory's method and size instead of the local header's.
+    central_view: bool,
 }
 
 /// A zip archive being read.
@@ -92,8 +109,12 @@ pub(crate) struct ZipReader {
     /// How many times the read lost its way (only the first [`MAX_LOST_RANGES`] are kept).
     lost_count: usize,
     /// Central entries still to read by seeking back, and whether the read is a revisit.
-    revisits: Vec<u64>,
+    revisits: Vec<Revisit>,
+    /// The directory's view of the member being revisited, when it differs from the local one.
+    view: Option<View>,
     revisiting: bool,
+    /// Members planned to be read again the directory's way.
+    planned_views: Vec<u64>,
     /// Revisited offsets where no local header was found.
     no_local_header: Vec<u64>,
     directory_bytes: usize,
@@ -121,8 +142,10 @@ impl ZipReader {
             records: Vec::new(),
             hidden_locals: Vec::new(),
             revisits: Vec::new(),
+            view: None,
             revisiting: false,
             no_local_header: Vec::new(),
+            planned_views: Vec::new(),
             directory_bytes: 0,
             inflated: 0,
             limited: false,
@@ -318,13 +341,18 @@ impl ZipReader {
             return;
         }
         let entry = &local.entry;
+        let view = self.view.take();
         // Writers that stream set bit 3 and leave the sizes zero: the data descriptor after
         // the data has them, and the data's own end must be found by reading it.
         let size_unknown = entry.flags & FLAG_DESCRIPTOR != 0 && entry.compressed_size == 0;
-        let len = (!size_unknown).then_some(entry.compressed_size);
+        let len = match view {
+            Some(v) => Some(v.compressed_size),
+            None => (!size_unknown).then_some(entry.compressed_size),
+        };
+        let method = view.map_or(entry.method, |v| v.method);
         let name = entry.display_name();
         let scanned = !directory::is_tensor_storage(&name);
-        let coding = match entry.method {
+        let coding = match method {
             0 if scanned => Coding::Stored,
             8 if scanned => Coding::Deflate(Inflater::raw(self.budget())),
             8 if len.is_none() => Coding::Deflate(Inflater::raw(self.budget())),
@@ -359,6 +387,7 @@ impl ZipReader {
             findings: Vec::new(),
             format: Format::Unknown,
             revisited: self.revisiting,
+            central_view: view.is_some(),
         });
         let data = Data::new(
             start,
@@ -551,9 +580,31 @@ impl ZipReader {
                     && !hidden.contains(t)
         });
         self.no_local_header.extend(inside_lost);
-        let mut targets = targets;
-        targets.reverse();
-        self.revisits = targets;
+        let mut revisits: Vec<Revisit> = targets
+            .into_iter()
+            .map(|offset| Revisit { offset, view: None })
+            .collect();
+        // Members whose local header gives another method or size than the directory were
+        // read the local way; loaders read them the directory's way, so read them that way too.
+        revisits.extend(self.central.iter().filter_map(|c| {
+            let w = self.walked.iter().find(|w| w.local_offset == c.local_offset)?;
+            let view = View {
+                method: c.entry.method,
+                compressed_size: c.entry.compressed_size,
+            };
+            (directory::walked_view(w) != Some(view)).then_some(Revisit {
+                offset: c.local_offset,
+                view: Some(view),
+            })
+        }));
+        revisits.sort_unstable_by_key(|r| core::cmp::Reverse(r.offset));
+        revisits.dedup_by_key(|r| r.offset);
+        self.planned_views = revisits
+            .iter()
+            .filter(|r| r.view.is_some())
+            .map(|r| r.offset)
+            .collect();
+        self.revisits = revisits;
         if !self.revisits.is_empty() {
             self.revisiting = true;
             self.next_revisit();
@@ -562,7 +613,8 @@ impl ZipReader {
 
     fn next_revisit(&mut self) {
         match self.revisits.pop() {
-            Some(offset) => {
+            Some(Revisit { offset, view }) => {
+                self.view = view;
                 self.pos = offset;
                 self.record.clear();
                 self.need = 0;
