@@ -268,10 +268,8 @@ impl Scanner {
                 Rule::ScanIncomplete,
                 None,
                 Some(needed),
-                format!(
-                    "the scanner needed bytes from offset {needed} but the input ended at {}",
-                    self.fed_end
-                ),
+                // Not where feeding stopped: that depends on how the driver read.
+                format!("the scanner needed bytes from offset {needed}, which the input did not supply"),
                 None,
             );
         }
