@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use modelsieve_core::{Limits, Policy, Verdict, scan_bytes};
 use modelsieve_tests::{
-    comparable, conformance_dir, fixtures_dir, scan_seeking, scan_seeking_reads, scan_streaming,
+    assert_stream_agrees, comparable, conformance_dir, fixtures_dir, scan_seeking,
+    scan_seeking_reads, scan_streaming,
 };
 use proptest::prelude::*;
 
@@ -48,7 +49,8 @@ fn seek_stream_and_chunking_agree_on_every_corpus_file() {
     assert!(files.len() > 100, "corpus too small: {}", files.len());
     for path in files {
         let bytes = fs::read(&path).expect("readable");
-        let whole = comparable(&scan_bytes(&bytes, &policy));
+        let whole_report = scan_bytes(&bytes, &policy);
+        let whole = comparable(&whole_report);
         let seek = scan_seeking(&bytes, &policy, limits);
         assert_eq!(
             comparable(&seek),
@@ -70,11 +72,10 @@ fn seek_stream_and_chunking_agree_on_every_corpus_file() {
         );
         for chunks in [&[1usize][..], &[7, 3, 64], &[65536], &[4096, 1, 13]] {
             let streamed = scan_streaming(&bytes, &policy, limits, chunks);
-            assert_eq!(
-                comparable(&streamed),
-                whole,
-                "chunks {chunks:?} differ on {}",
-                path.display()
+            assert_stream_agrees(
+                &streamed,
+                &whole_report,
+                &format!("chunks {chunks:?} differ on {}", path.display()),
             );
             assert_eq!(
                 streamed.bytes_read,

@@ -121,6 +121,27 @@ impl Data {
         }
     }
 
+    /// Whether the data's length is unknown and no child needs its content, so only its end
+    /// matters: a seeking driver can take the length from the central directory instead of
+    /// reading through to the data descriptor.
+    pub(super) fn only_end_matters(&self) -> bool {
+        self.len.is_none() && self.child_wants().is_none()
+    }
+
+    /// Takes the data's length from the central directory (see
+    /// [`only_end_matters`](Self::only_end_matters)). Returns whether it could.
+    pub(super) fn set_len(&mut self, len: u64) -> bool {
+        if !self.only_end_matters() || len < self.next_offset() - self.start {
+            return false;
+        }
+        self.consumed += self.held.len() as u64;
+        self.held.clear();
+        self.stored_crc = None;
+        self.coding = Coding::Skip;
+        self.len = Some(len);
+        true
+    }
+
     /// The archive offset of the next data byte to consume (held-back bytes count as consumed).
     pub(super) fn next_offset(&self) -> u64 {
         self.start + self.consumed + self.held.len() as u64

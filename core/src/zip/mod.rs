@@ -10,6 +10,7 @@
 
 mod data;
 mod directory;
+mod lookahead;
 mod records;
 
 use alloc::boxed::Box;
@@ -18,6 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use self::data::{Coding, Data, Progress, Seen};
+use self::lookahead::Lookahead;
 use self::records::{
     CENTRAL_SIG, CentralHeader, Descriptor, END_SIG, END64_SIG, End, FLAG_DESCRIPTOR, LOCAL_SIG,
     LOCATOR64_SIG, LocalHeader, Parse, SIGNATURE_SIG,
@@ -122,6 +124,9 @@ pub(crate) struct ZipReader {
     limited: bool,
     /// Last bytes seen while lost, so a signature split across feeds is found.
     lost_tail: Vec<u8>,
+    /// The directory read ahead by a seeking driver, and the bytes of it gathered so far.
+    lookahead: Lookahead,
+    ahead: Vec<u8>,
 }
 
 impl ZipReader {
@@ -150,6 +155,77 @@ impl ZipReader {
             inflated: 0,
             limited: false,
             lost_tail: Vec::new(),
+            lookahead: Lookahead::Idle,
+            ahead: Vec::new(),
+        }
+    }
+
+    /// The offset to read ahead at, when the current member's end is all that matters and only
+    /// the directory can say where it is without reading the data.
+    fn lookahead_offset(&self) -> Option<u64> {
+        let size = self.input.size?;
+        if !matches!(&self.state, State::Data(data) if data.only_end_matters()) {
+            return None;
+        }
+        match &self.lookahead {
+            Lookahead::Idle => match Lookahead::ask_tail(size) {
+                Lookahead::Asked { offset, .. } => Some(offset),
+                _ => None,
+            },
+            Lookahead::Asked { offset, .. } => Some(offset + self.ahead.len() as u64),
+            Lookahead::Known(_) | Lookahead::Unavailable => None,
+        }
+    }
+
+    /// Takes read-ahead bytes at `offset`; returns whether they were used.
+    fn take_ahead(&mut self, offset: u64, bytes: &[u8]) -> bool {
+        let Some(at) = self.lookahead_offset() else {
+            return false;
+        };
+        let end = offset.saturating_add(bytes.len() as u64);
+        if offset > at || end <= at {
+            return false;
+        }
+        if let (Lookahead::Idle, Some(size)) = (&self.lookahead, self.input.size) {
+            self.lookahead = Lookahead::ask_tail(size);
+        }
+        let Lookahead::Asked { len, .. } = self.lookahead else {
+            return false;
+        };
+        let want = usize::try_from(len).unwrap_or(usize::MAX) - self.ahead.len();
+        let from = usize::try_from(at - offset).unwrap_or(usize::MAX);
+        let fresh = bytes.get(from..).unwrap_or_default();
+        self.ahead
+            .extend_from_slice(fresh.get(..want.min(fresh.len())).unwrap_or_default());
+        if self.ahead.len() as u64 >= len {
+            let ahead = core::mem::take(&mut self.ahead);
+            let limits = self.input.limits;
+            self.lookahead.answer(
+                &ahead,
+                limits.max_directory_bytes,
+                limits.max_archive_members,
+            );
+            // The directory may be elsewhere: gather it next.
+            if matches!(self.lookahead, Lookahead::Asked { .. }) {
+                return true;
+            }
+        }
+        self.apply_lookahead();
+        true
+    }
+
+    /// Gives the current member the directory's compressed size, when only its end matters.
+    fn apply_lookahead(&mut self) {
+        let Lookahead::Known(sizes) = &self.lookahead else {
+            return;
+        };
+        let Some(local_offset) = self.walked.last().map(|w| w.local_offset) else {
+            return;
+        };
+        if let (State::Data(data), Some(&len)) = (&mut self.state, sizes.get(&local_offset))
+            && data.only_end_matters()
+        {
+            data.set_len(len);
         }
     }
 
@@ -587,7 +663,10 @@ impl ZipReader {
         // Members whose local header gives another method or size than the directory were
         // read the local way; loaders read them the directory's way, so read them that way too.
         revisits.extend(self.central.iter().filter_map(|c| {
-            let w = self.walked.iter().find(|w| w.local_offset == c.local_offset)?;
+            let w = self
+                .walked
+                .iter()
+                .find(|w| w.local_offset == c.local_offset)?;
             let view = View {
                 method: c.entry.method,
                 compressed_size: c.entry.compressed_size,
@@ -641,6 +720,9 @@ impl MapEnd for Parse<End> {
 
 impl Reader for ZipReader {
     fn wanted(&self) -> Option<u64> {
+        if let Some(ahead) = self.lookahead_offset() {
+            return Some(ahead);
+        }
         match &self.state {
             State::Data(data) => data.wanted().or_else(|| data.end()),
             State::Ended => None,
@@ -649,6 +731,9 @@ impl Reader for ZipReader {
     }
 
     fn feed(&mut self, offset: u64, bytes: &[u8], findings: &mut Findings) -> Result<(), Gap> {
+        // Read-ahead bytes are copied, not consumed: where they overlap what the in-order read
+        // needs next (a small file's tail is the whole file), both use them.
+        let took_ahead = self.take_ahead(offset, bytes);
         let (mut offset, mut bytes) = (offset, bytes);
         while !bytes.is_empty() && !matches!(self.state, State::Ended) {
             let expected = self.expected();
@@ -656,6 +741,9 @@ impl Reader for ZipReader {
                 return Ok(());
             }
             if offset > expected {
+                if took_ahead {
+                    return Ok(());
+                }
                 let skipped = match &mut self.state {
                     State::Data(data) => data.skip_to(offset),
                     _ => false,
@@ -688,6 +776,7 @@ impl Reader for ZipReader {
             offset = expected + used as u64;
             bytes = rest.get(used..).unwrap_or_default();
         }
+        self.apply_lookahead();
         Ok(())
     }
 

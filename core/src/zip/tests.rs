@@ -375,6 +375,44 @@ fn a_seeking_driver_skips_tensor_storages() {
 }
 
 #[test]
+fn a_seeking_driver_skips_storages_whose_sizes_only_the_directory_has() {
+    // PyTorch (miniz) writes every member with flag bit 3 and zero sizes in the local header.
+    let tensor = vec![0x42u8; 1 << 20];
+    let described = |name: &str, content: &[u8]| {
+        let mut m = member(name, content);
+        m.descriptor = true;
+        m
+    };
+    let zip = build(
+        &[
+            described("archive/data.pkl", BENIGN),
+            described("archive/data/0", &tensor),
+            described("archive/data/1", &tensor),
+            described("archive/version", b"3\n"),
+        ],
+        b"",
+    );
+    let mut scanner = Scanner::new(
+        &Policy::default(),
+        Limits::default(),
+        Some(zip.len() as u64),
+    );
+    let mut read = 0u64;
+    while let Want::Range { offset, len } = scanner.want() {
+        let start = offset as usize;
+        let end = (start + len as usize).min(zip.len());
+        read += (end - start) as u64;
+        scanner.feed(offset, &zip[start..end]);
+    }
+    let report = scanner.finish();
+    assert_eq!(report.verdict, Verdict::Clean, "{:#?}", report.findings);
+    assert_eq!(report.format, Format::PytorchZip);
+    // The tail (64 KiB), the pickle and the headers; not the 2 MiB of tensors.
+    assert!(read < 300 * 1024, "read {read} bytes of {}", zip.len());
+    assert_eq!(report.findings, same_everywhere(&zip).findings);
+}
+
+#[test]
 fn inflation_stops_at_the_budget() {
     let mut bomb = member("bomb.pkl", &vec![b'('; 4 << 20]);
     bomb.deflate = true;
