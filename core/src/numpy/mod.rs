@@ -241,6 +241,10 @@ fn fill(buf: &mut Vec<u8>, base: u64, target: usize, offset: u64, data: &[u8]) -
 }
 
 impl Reader for NpyReader {
+    fn skipped(&self) -> bool {
+        matches!(&self.stage, Stage::Pickle { member: Some(m), .. } if m.skipped())
+    }
+
     fn wanted(&self) -> Option<u64> {
         match &self.stage {
             Stage::Preamble(buf) => Some(buf.len() as u64),

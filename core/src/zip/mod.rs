@@ -445,9 +445,11 @@ impl ZipReader {
                 self.budget(),
                 findings,
             ),
+            // The declared size bounds what loaders read (zipfile stops there), and lets a
+            // child that needs to know where its input ends (a numeric .npy) stop early.
             (Coding::Deflate(_), true) => Member::start(
                 name,
-                None,
+                (!size_unknown).then_some(entry.size),
                 self.input.depth,
                 self.input.limits,
                 self.budget(),
