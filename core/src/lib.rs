@@ -40,6 +40,7 @@ mod rules;
 mod scanner;
 mod sniff;
 mod tar;
+mod torch_tar;
 mod zip;
 
 pub use limits::Limits;
