@@ -110,6 +110,16 @@ impl Inflated {
         Inflated::new(Format::Zlib, input, stage)
     }
 
+    /// joblib's pre-0.10 compressed pickle (`numpy_pickle_compat.read_zfile`): `ZF`, the
+    /// inflated length in hex padded to 19 characters, then a zlib stream at `start`.
+    pub(crate) fn joblib_zfile(input: Input, start: u64) -> Inflated {
+        let stage = Stage::Body(Inflater::zlib(cap(input.limits.max_inflated_bytes)));
+        let mut stream = Inflated::new(Format::Joblib, input, stage);
+        stream.pos = start;
+        stream.member_start = start;
+        stream
+    }
+
     /// A stream of `format` whose first stage is `stage`.
     fn new(format: Format, input: Input, stage: Stage) -> Inflated {
         Inflated {
@@ -435,7 +445,7 @@ impl Reader for Inflated {
         if offset > self.pos {
             return Err(Gap { expected: self.pos });
         }
-        if self.format == Format::Zlib {
+        if self.format != Format::Gzip {
             self.start_child(String::from("<zlib>"), findings);
         }
         let skip = usize::try_from(self.pos - offset).unwrap_or(usize::MAX);

@@ -214,6 +214,9 @@ impl Scanner {
             Sniffed::Tar => Box::new(tar::TarReader::new(input)),
             Sniffed::Gzip => Box::new(compressed::Inflated::gzip(input)),
             Sniffed::Zlib => Box::new(compressed::Inflated::zlib(input)),
+            Sniffed::JoblibZfile(start) => {
+                Box::new(compressed::Inflated::joblib_zfile(input, start))
+            }
             Sniffed::Npy => Box::new(numpy::NpyReader::new(input)),
             Sniffed::Unscannable(format) => {
                 self.format = format;

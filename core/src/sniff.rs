@@ -21,6 +21,8 @@ pub(crate) enum Sniffed {
     Gzip,
     /// A zlib header (joblib's default compressor).
     Zlib,
+    /// joblib's pre-0.10 `ZF` file; the zlib stream starts at the offset given.
+    JoblibZfile(u64),
     /// `\x93NUMPY`.
     Npy,
     /// A compressed or archive format the core cannot open.
@@ -64,6 +66,9 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     if is_zlib(prefix) {
         return Sniffed::Zlib;
     }
+    if let Some(start) = joblib_zfile_start(prefix) {
+        return Sniffed::JoblibZfile(start);
+    }
     if is_tar(prefix) {
         return Sniffed::Tar;
     }
@@ -99,6 +104,25 @@ fn is_zlib(prefix: &[u8]) -> bool {
     (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0 && flg & 0x20 == 0
 }
 
+/// `ZF`, a hex length left-justified in 19 characters (`'{:#x}'.format(2**64)` is that long),
+/// then a zlib stream, one byte later when joblib 0.8 wrote an extra space.
+fn joblib_zfile_start(prefix: &[u8]) -> Option<u64> {
+    let length = prefix.strip_prefix(b"ZF")?.get(..19)?;
+    let digits = length.strip_prefix(b"0x")?;
+    let hex_then_spaces = digits
+        .iter()
+        .skip_while(|b| b.is_ascii_hexdigit())
+        .all(|&b| b == b' ');
+    if !hex_then_spaces || !digits.first()?.is_ascii_hexdigit() {
+        return None;
+    }
+    [21u64, 22].into_iter().find(|&start| {
+        prefix
+            .get(start as usize..)
+            .is_some_and(is_zlib)
+    })
+}
+
 /// A tar header block: `ustar` magic at 257, or an old v7 header whose checksum adds up.
 fn is_tar(prefix: &[u8]) -> bool {
     if prefix.get(257..262) == Some(b"ustar") {
@@ -123,6 +147,10 @@ mod tests {
             Sniffed::Unscannable(Format::Lzma)
         );
         assert_eq!(sniff(b"x\x9c\x01\x02"), Sniffed::Zlib);
+        assert_eq!(
+            sniff(b"ZF0x2a               x\x9c\x01\x02"),
+            Sniffed::JoblibZfile(21)
+        );
         assert_eq!(sniff(b"\x80\x04\x95"), Sniffed::Pickle);
         assert_eq!(sniff(b"]q\x00."), Sniffed::Pickle);
         assert_eq!(sniff(b"BZh9"), Sniffed::Pickle);
