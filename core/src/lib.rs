@@ -59,20 +59,5 @@ pub fn scan_bytes(bytes: &[u8], policy: &Policy) -> Report {
 
 /// Scans a file held entirely in memory with explicit [`Limits`].
 pub fn scan_bytes_with_limits(bytes: &[u8], policy: &Policy, limits: Limits) -> Report {
-    let mut scanner = Scanner::new(policy, limits, Some(bytes.len() as u64));
-    scanner.feed(0, bytes);
-    // Everything is at hand, so whatever the scanner asks for after reading in order (a zip
-    // member the central directory lists behind the read position) is served too.
-    let mut last = None;
-    while let Want::Range { offset, .. } = scanner.want() {
-        let Some(rest) = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)) else {
-            break;
-        };
-        if rest.is_empty() || last == Some(offset) {
-            break;
-        }
-        last = Some(offset);
-        scanner.feed(offset, rest);
-    }
-    scanner.finish()
+    scanner::scan_nested(bytes, policy, limits, 0)
 }

@@ -40,6 +40,13 @@ pub(crate) trait Reader: Debug {
         false
     }
 
+    /// Whether the reader has already concluded that the bytes are not its format (a
+    /// tentative pickle that did something no pickle does), so the file's tail may be read
+    /// for an appended archive.
+    fn unrecognized(&self) -> bool {
+        false
+    }
+
     /// The input ended at `eof`. Reports what is still unfinished and says what the input
     /// turned out to be ([`Format::Unknown`] when the bytes never matched the format).
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished;
@@ -107,11 +114,6 @@ impl Member {
             path,
             scanner: Box::new(scanner),
         })
-    }
-
-    /// The member path findings are reported under.
-    pub(crate) fn path(&self) -> &str {
-        &self.path
     }
 
     /// The next member-relative offset the child scan needs, or `None` when it is done.

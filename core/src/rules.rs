@@ -79,6 +79,9 @@ rules! {
     /// Bytes after the last pickle that are not a pickle.
     PickleTrailingBytes = "pickle.trailing-bytes", Low, "Bytes after the last pickle",
         "Bytes follow the last STOP opcode and do not form another pickle; pickle.load ignores them, other readers may not.";
+    /// A joblib array wrapper whose array read cannot be worked out statically.
+    JoblibUnreadableArray = "joblib.unreadable-array", Medium, "Unreadable joblib array",
+        "joblib's loader reads a NumpyArrayWrapper's array straight from the file after its BUILD, but its dtype, shape or layout cannot be resolved statically, so where unpickling resumes is unknown; what follows was read as plain pickle opcodes.";
     /// Local and central zip headers disagree about a member.
     ZipHeaderMismatch = "zip.header-mismatch", High, "Zip headers disagree",
         "A member's local header and its central-directory entry disagree (name, sizes, CRC, method or flags); loaders that trust one or the other see different files.";

@@ -14,6 +14,7 @@ use crate::reader::{Finished, Reader};
 use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
+use crate::zip::Tail;
 use crate::{compressed, numpy, tar, zip};
 
 /// How many bytes a [`Want::Range`] suggests reading at once.
@@ -72,6 +73,9 @@ pub struct Scanner {
     /// a zip), since the container reports what matters about it.
     is_member: bool,
     inflated: u64,
+    /// The file's last bytes, kept while its start is not recognised, for an archive
+    /// appended to other data ([`crate::zip::Tail`]).
+    tail: Option<Box<Tail>>,
 }
 
 /// What a format reader needs to know about the input it reads.
@@ -109,6 +113,7 @@ impl Scanner {
             format: Format::Unknown,
             is_member: false,
             inflated: 0,
+            tail: None,
         }
     }
 
@@ -141,13 +146,24 @@ impl Scanner {
     pub(crate) fn wanted_offset(&self) -> Option<u64> {
         let offset = match &self.stage {
             Stage::Sniffing(buf) => buf.len() as u64,
-            Stage::Reading(reader) => reader.wanted()?,
-            Stage::Opaque | Stage::Unrecognized(_) | Stage::Gap => return None,
+            Stage::Reading(reader) => match reader.wanted() {
+                Some(offset) if self.size.is_none_or(|size| offset < size) => offset,
+                _ if reader.unrecognized() => self.tail_wanted()?,
+                _ => return None,
+            },
+            Stage::Unrecognized(_) => self.tail_wanted()?,
+            Stage::Opaque | Stage::Gap => return None,
         };
         match self.size {
             Some(size) if offset >= size => None,
             _ => Some(offset),
         }
+    }
+
+    /// The next offset of the file's tail that a seeking driver should read, if an unrecognised
+    /// file's tail is still needed.
+    fn tail_wanted(&self) -> Option<u64> {
+        self.tail.as_ref()?.wanted(self.size?)
     }
 
     /// Whether the scan has taken in all of an input `len` bytes long and would read on if there
@@ -157,7 +173,9 @@ impl Scanner {
     pub(crate) fn took_everything(&self, len: u64) -> bool {
         match &self.stage {
             Stage::Sniffing(buf) => buf.len() as u64 >= len,
-            Stage::Reading(reader) => !reader.skipped() && reader.wanted().is_some_and(|w| w >= len),
+            Stage::Reading(reader) => {
+                !reader.skipped() && reader.wanted().is_some_and(|w| w >= len)
+            }
             Stage::Opaque | Stage::Unrecognized(_) | Stage::Gap => false,
         }
     }
@@ -195,6 +213,9 @@ impl Scanner {
         {
             self.stage = Stage::Gap;
         }
+        if let Some(tail) = &mut self.tail {
+            tail.feed(offset, bytes);
+        }
     }
 
     /// Chooses the format from the sniffed prefix and replays the prefix into its reader.
@@ -208,8 +229,24 @@ impl Scanner {
             limits: self.limits,
         };
         let policy = self.findings.policy().clone();
-        let mut reader: Box<dyn Reader> = match sniff(&prefix) {
-            Sniffed::Pickle => Box::new(PickleStream::new(&policy, self.limits, self.depth, None)),
+        let sniffed = sniff(&prefix);
+        // A file whose start is unknown, or only may be a pickle, may still end in a zip.
+        if self.depth == 0 && matches!(sniffed, Sniffed::Unknown | Sniffed::Pickle) {
+            let mut tail = Box::new(Tail::default());
+            tail.feed(0, &prefix);
+            self.tail = Some(tail);
+        }
+        let mut reader: Box<dyn Reader> = match sniffed {
+            Sniffed::Pickle => {
+                let stream = PickleStream::new(&policy, self.limits, self.depth, None);
+                // A file or a container member is what joblib.load and torch.load open; bytes
+                // nested in a pickle reach only pickle.loads.
+                Box::new(if self.depth > 0 && !self.is_member {
+                    stream.plain()
+                } else {
+                    stream
+                })
+            }
             Sniffed::Zip => Box::new(zip::ZipReader::new(input)),
             Sniffed::Tar => Box::new(tar::TarReader::new(input)),
             Sniffed::Gzip => Box::new(compressed::Inflated::gzip(input)),
@@ -272,7 +309,9 @@ impl Scanner {
                 None,
                 Some(needed),
                 // Not where feeding stopped: that depends on how the driver read.
-                format!("the scanner needed bytes from offset {needed}, which the input did not supply"),
+                format!(
+                    "the scanner needed bytes from offset {needed}, which the input did not supply"
+                ),
                 None,
             );
         }
@@ -281,11 +320,15 @@ impl Scanner {
                 let finished = reader.finish(eof, &mut self.findings);
                 self.format = finished.format;
                 self.inflated = self.inflated.saturating_add(finished.inflated);
-                if finished.format == Format::Unknown {
+                if finished.format == Format::Unknown && !self.appended_archive(eof) {
                     self.unrecognized(&[]);
                 }
             }
-            Stage::Unrecognized(prefix) => self.unrecognized(&prefix),
+            Stage::Unrecognized(prefix) => {
+                if !self.appended_archive(eof) {
+                    self.unrecognized(&prefix);
+                }
+            }
             Stage::Sniffing(_) | Stage::Opaque => {}
             Stage::Gap => {
                 self.findings.rule(
@@ -302,6 +345,21 @@ impl Scanner {
             inflated: self.inflated,
         };
         (self.findings.into_vec(), finished)
+    }
+
+    /// Judges a zip archive appended to an unrecognised file; returns whether there was one.
+    fn appended_archive(&mut self, eof: u64) -> bool {
+        let Some(tail) = self.tail.take() else {
+            return false;
+        };
+        let policy = self.findings.policy().clone();
+        match tail.judge(eof, &policy, self.limits, self.depth, &mut self.findings) {
+            Some(format) => {
+                self.format = format;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Where the file was announced to continue but the driver stopped feeding.
@@ -337,9 +395,24 @@ impl Scanner {
     }
 }
 
-/// Scans bytes nested inside another file (a pickle passed to `pickle.loads`, a base64 constant).
+/// Scans bytes held in memory: nested inside another file (a pickle passed to
+/// `pickle.loads`, a base64 constant, an archive appended to other data) at `depth`, or a
+/// whole file at depth 0.
 pub(crate) fn scan_nested(bytes: &[u8], policy: &Policy, limits: Limits, depth: u32) -> Report {
     let mut scanner = Scanner::nested(policy, limits, depth, Some(bytes.len() as u64));
     scanner.feed(0, bytes);
+    // Everything is at hand, so whatever the scanner asks for after reading in order (a zip
+    // member the central directory lists behind the read position, a file's tail) is served.
+    let mut last = None;
+    while let Want::Range { offset, .. } = scanner.want() {
+        let Some(rest) = usize::try_from(offset).ok().and_then(|o| bytes.get(o..)) else {
+            break;
+        };
+        if rest.is_empty() || last == Some(offset) {
+            break;
+        }
+        last = Some(offset);
+        scanner.feed(offset, rest);
+    }
     scanner.finish()
 }

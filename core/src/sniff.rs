@@ -116,11 +116,9 @@ fn joblib_zfile_start(prefix: &[u8]) -> Option<u64> {
     if !hex_then_spaces || !digits.first()?.is_ascii_hexdigit() {
         return None;
     }
-    [21u64, 22].into_iter().find(|&start| {
-        prefix
-            .get(start as usize..)
-            .is_some_and(is_zlib)
-    })
+    [21u64, 22]
+        .into_iter()
+        .find(|&start| prefix.get(start as usize..).is_some_and(is_zlib))
 }
 
 /// A tar header block: `ustar` magic at 257, or an old v7 header whose checksum adds up.

@@ -56,18 +56,10 @@ fn every_fixture_gets_its_expected_verdict_and_evidence() {
         rows.len()
     );
     let mut failures = Vec::new();
-    let mut pending = Vec::new();
     for row in &rows {
         let bytes = fs::read(fixtures_dir().join(&row.path))
             .expect("fixture listed in expected.tsv exists");
         let report = scan_bytes(&bytes, &policy);
-        // joblib interleaves raw array bytes with opcodes; reading past them arrives with the
-        // container and joblib work. Until then such files must not pass silently.
-        if row.path.ends_with(".joblib") {
-            assert!(!report.findings.is_empty(), "{} passed silently", row.path);
-            pending.push(row.path.as_str());
-            continue;
-        }
         let missing: Vec<&String> = row
             .evidence
             .iter()
@@ -86,10 +78,6 @@ fn every_fixture_gets_its_expected_verdict_and_evidence() {
             ));
         }
     }
-    eprintln!(
-        "{} fixtures pending joblib support: {pending:?}",
-        pending.len()
-    );
     assert!(
         failures.is_empty(),
         "{} of {} fixtures differ:\n{}",

@@ -71,6 +71,8 @@ pub(crate) struct Machine {
     reported_forgotten: bool,
     /// Attributes that BUILD wrote onto imported modules or classes, by dotted path.
     pub(super) overrides: BTreeMap<String, Value>,
+    /// What joblib's array reads depend on.
+    pub(super) joblib: super::joblib::Tracker,
 }
 
 impl Machine {
@@ -85,6 +87,7 @@ impl Machine {
             committed: false,
             reported_forgotten: false,
             overrides: BTreeMap::new(),
+            joblib: super::joblib::Tracker::new(),
         }
     }
 
@@ -189,6 +192,7 @@ impl Machine {
                     let args = self.pop_mark()?;
                     let args = self.heap.tuple(&args);
                     let result = self.call(global, args, offset, ctx, 0);
+                    self.note_call(opcode, global, args, result);
                     self.push(result)?;
                 } else {
                     self.push(global)?;
@@ -367,6 +371,7 @@ impl Machine {
                 let callee = self.pop()?;
                 self.committed = true;
                 let result = self.call(callee, args, offset, ctx, 0);
+                self.note_call(opcode, callee, args, result);
                 self.push(result)?;
             }
             OBJ => {
@@ -377,6 +382,7 @@ impl Machine {
                 self.committed = true;
                 let args = self.heap.tuple(args);
                 let result = self.call(class, args, offset, ctx, 0);
+                self.note_call(opcode, class, args, result);
                 self.push(result)?;
             }
             BUILD => {

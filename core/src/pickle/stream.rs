@@ -3,7 +3,8 @@
 //! Only a partial opcode is ever buffered. Operands longer than the inline limit stream past:
 //! their first bytes are sniffed, and if they look like a pickle a child scanner reads them as
 //! they go by (a later `pickle.loads` may receive them); otherwise they are skipped, which lets
-//! a seeking driver jump over tensor data it never reads.
+//! a seeking driver jump over tensor data it never reads. joblib's arrays ([`super::joblib`]) and
+//! legacy torch storages ([`super::torch_legacy`]) are read past the same way.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -12,6 +13,7 @@ use alloc::vec::Vec;
 
 use super::decode::{DecodeError, LargeKind, Op, decode, is_bare};
 use super::machine::{Break, Ctx, Machine, Step};
+use super::opcodes::{BUILD, STOP};
 use super::payloads::{Payloads, looks_like_pickle};
 use crate::findings::Findings;
 use crate::limits::Limits;
@@ -25,32 +27,57 @@ use crate::scanner::Scanner;
 /// Bytes of a long operand sniffed before deciding whether to scan or skip it.
 const SNIFF_LEN: usize = 16;
 
+/// What a run of bytes streaming past the machine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// A long string or bytes operand: its value is pushed at its end.
+    Operand,
+    /// Array data joblib reads from the file: the array is pushed at its end.
+    Array,
+    /// The rest of a nested pickle's last frame, which the unpickler read and dropped.
+    FrameTail,
+}
+
 /// A long operand streaming past the machine.
 #[derive(Debug)]
-struct LongOperand {
-    kind: LargeKind,
+pub(super) struct LongOperand {
+    pub(super) kind: LargeKind,
+    pub(super) role: Role,
     /// Absolute offset of the operand's opcode, for findings.
-    op_offset: u64,
+    pub(super) op_offset: u64,
     /// Absolute offset of its first payload byte.
-    start: u64,
-    len: u64,
+    pub(super) start: u64,
+    pub(super) len: u64,
     /// Payload bytes seen so far.
-    seen: u64,
-    prefix: Vec<u8>,
-    child: Option<Box<Scanner>>,
-    decided: bool,
+    pub(super) seen: u64,
+    pub(super) prefix: Vec<u8>,
+    pub(super) child: Option<Box<Scanner>>,
+    pub(super) decided: bool,
 }
 
 impl LongOperand {
     fn end(&self) -> u64 {
         self.start.saturating_add(self.len)
     }
+
+    /// Whether the bytes left are skipped: sniffed, and no child scan reads them.
+    fn skippable(&self) -> bool {
+        self.decided && self.child.is_none()
+    }
 }
 
+/// What the stream is reading.
 #[derive(Debug)]
-enum State {
+pub(super) enum State {
     Ops,
     Long(LongOperand),
+    /// The padding-length byte at `at` before `len` bytes of a joblib array whose wrapper's
+    /// BUILD is at `wrapper`.
+    Padding {
+        at: u64,
+        len: u64,
+        wrapper: u64,
+    },
     Done,
 }
 
@@ -66,25 +93,33 @@ pub(crate) enum Outcome {
 /// A stream of one or more concatenated pickles.
 #[derive(Debug)]
 pub(crate) struct PickleStream {
-    machine: Machine,
+    pub(super) machine: Machine,
     payloads: Payloads,
-    member: Option<String>,
-    limits: Limits,
+    pub(super) member: Option<String>,
+    pub(super) limits: Limits,
     policy: Policy,
-    state: State,
+    pub(super) state: State,
     /// Absolute offset of the first byte of `pending` (or of the next opcode).
-    pos: u64,
+    pub(super) pos: u64,
     pending: Vec<u8>,
     /// Length `pending` must reach before decoding is retried.
     retry_at: usize,
-    pickles: u32,
+    pub(super) pickles: u32,
     /// Offset where the current pickle started.
-    pickle_start: u64,
+    pub(super) pickle_start: u64,
     /// End of the last FRAME, which CPython reads in full before going on.
-    frame_end: u64,
-    outcome: Option<Outcome>,
+    pub(super) frame_end: u64,
+    pub(super) outcome: Option<Outcome>,
     /// A long operand was (or is being) skipped unread, so not every byte was judged.
-    skipped_operand: bool,
+    pub(super) skipped_operand: bool,
+    /// The pickle suspended while the nested pickle of a joblib object array runs.
+    pub(super) suspended: Option<Box<super::joblib::Suspended>>,
+    /// A machine retired before the end (a nested pickle's) stopped retaining values.
+    pub(super) degraded: bool,
+    /// joblib arrays read past.
+    pub(super) arrays: u32,
+    /// What has been seen of a legacy `torch.save` file.
+    pub(super) legacy: super::torch_legacy::Legacy,
 }
 
 impl PickleStream {
@@ -109,16 +144,37 @@ impl PickleStream {
             frame_end: 0,
             outcome: None,
             skipped_operand: false,
+            suspended: None,
+            degraded: false,
+            arrays: 0,
+            legacy: super::torch_legacy::Legacy::new(),
+        }
+    }
+
+    /// A stream read the way `pickle.loads` reads bytes, not the way `joblib.load` or
+    /// `torch.load` read a file: for pickles nested in constants.
+    pub(crate) fn plain(mut self) -> PickleStream {
+        self.machine.joblib.enabled = false;
+        self.legacy.enabled = false;
+        self
+    }
+
+    /// The next absolute offset the stream consumes; while skipping, this is behind what
+    /// `wanted` tells a seeking driver, and streamed bytes in between are counted off.
+    pub(super) fn cursor(&self) -> Option<u64> {
+        match &self.state {
+            State::Ops => Some(self.pos + self.pending.len() as u64),
+            State::Long(op) => Some(op.start + op.seen),
+            State::Padding { at, .. } => Some(*at),
+            State::Done => None,
         }
     }
 
     /// The next absolute offset the stream needs, or `None` when it needs nothing more.
     pub(crate) fn wanted(&self) -> Option<u64> {
         match &self.state {
-            State::Ops => Some(self.pos + self.pending.len() as u64),
-            State::Long(op) if op.decided && op.child.is_none() => Some(op.end()),
-            State::Long(op) => Some(op.start + op.seen),
-            State::Done => None,
+            State::Long(op) if op.skippable() => Some(op.end()),
+            _ => self.cursor(),
         }
     }
 
@@ -130,12 +186,8 @@ impl PickleStream {
         data: &[u8],
         findings: &mut Findings,
     ) -> Result<(), Gap> {
-        // The next byte the stream consumes; while skipping a long operand this is behind
-        // what `wanted` tells a seeking driver, and streamed bytes in between are counted off.
-        let expected = match &self.state {
-            State::Ops => self.pos + self.pending.len() as u64,
-            State::Long(op) => op.start + op.seen,
-            State::Done => return Ok(()),
+        let Some(expected) = self.cursor() else {
+            return Ok(());
         };
         let end = offset.saturating_add(data.len() as u64);
         if end <= expected && !data.is_empty() {
@@ -144,7 +196,7 @@ impl PickleStream {
         let mut data = data;
         if offset > expected {
             match &mut self.state {
-                State::Long(op) if op.decided && op.child.is_none() && offset <= op.end() => {
+                State::Long(op) if op.skippable() && offset <= op.end() => {
                     op.seen = offset - op.start;
                 }
                 _ => return Err(Gap { expected }),
@@ -162,6 +214,7 @@ impl PickleStream {
             data = match self.state {
                 State::Ops => self.feed_ops(data, findings),
                 State::Long(_) => self.feed_long(data, findings),
+                State::Padding { .. } => self.feed_padding(data, findings),
                 State::Done => return,
             };
         }
@@ -279,13 +332,21 @@ impl PickleStream {
         };
         if is_bare(opcode) {
             self.pos = offset + 1;
+            // What STOP returns, for the legacy torch check, before the machine pops it.
+            let returned = (opcode == STOP).then(|| self.machine.stack.last().copied());
             let mut ctx = Ctx {
                 findings,
                 member: self.member.as_deref(),
                 payloads: &mut self.payloads,
             };
             let result = self.machine.bare(opcode, offset, &mut ctx);
-            return self.after(result, offset, 1, findings);
+            let used = self.after(result, offset, 1, findings)?;
+            match opcode {
+                BUILD => self.after_build(offset, findings),
+                STOP => self.after_stop(returned.flatten(), findings),
+                _ => {}
+            }
+            return Ok(used);
         }
         if offset == self.pickle_start && opcode == super::opcodes::PROTO {
             // PROTO is never the first byte of text: even a broken or truncated stream that
@@ -318,6 +379,9 @@ impl PickleStream {
             }
         };
         self.pos = offset + used as u64;
+        if self.pickles == 0 && op == Op::BigInt && self.suspended.is_none() {
+            self.legacy.big_int(input.get(..used).unwrap_or_default());
+        }
         match op {
             Op::Frame(len) => {
                 self.frame_end = self.pos.saturating_add(len);
@@ -335,6 +399,7 @@ impl PickleStream {
                 }
                 self.state = State::Long(LongOperand {
                     kind,
+                    role: Role::Operand,
                     op_offset: offset,
                     start,
                     len,
@@ -368,6 +433,8 @@ impl PickleStream {
     ) -> Result<usize, DecodeError> {
         match result {
             Ok(Step::Continue) => Ok(used),
+            // The end of a joblib array's nested pickle: `after_stop` resumes the outer one.
+            Ok(Step::Stop) if self.suspended.is_some() => Ok(used),
             Ok(Step::Stop) => {
                 self.pickles += 1;
                 self.outcome = Some(Outcome::Pickle);
@@ -421,7 +488,8 @@ impl PickleStream {
         rest
     }
 
-    fn end_long(&mut self, findings: &mut Findings) {
+    /// The streamed-past bytes are complete: their value joins the stack.
+    pub(super) fn end_long(&mut self, findings: &mut Findings) {
         let State::Long(op) = core::mem::replace(&mut self.state, State::Ops) else {
             return;
         };
@@ -438,6 +506,9 @@ impl PickleStream {
                 })
                 .flatten()
         });
+        if op.role == Role::FrameTail {
+            return;
+        }
         let id = self.machine.heap.text(&[], op.len, embedded);
         let value = match op.kind {
             LargeKind::Str => super::value::Value::Str(id),
@@ -451,7 +522,7 @@ impl PickleStream {
     /// Records a break at `offset` and stops reading.
     #[cold]
     #[inline(never)]
-    fn broken(&mut self, offset: u64, b: Break, findings: &mut Findings) {
+    pub(super) fn broken(&mut self, offset: u64, b: Break, findings: &mut Findings) {
         self.state = State::Done;
         self.pending.clear();
         if !self.machine.committed {
@@ -503,8 +574,7 @@ impl PickleStream {
         // A seeking driver stops once `want` points past the end: a long operand it was told
         // to skip is complete if the file holds all of it.
         if let State::Long(op) = &self.state
-            && op.decided
-            && op.child.is_none()
+            && op.skippable()
             && op.end() <= eof
         {
             self.end_long(findings);
@@ -513,14 +583,32 @@ impl PickleStream {
             State::Done => {}
             State::Long(op) => {
                 let (offset, end) = (op.op_offset, op.end());
-                let reason = format!(
-                    "a {}-byte operand runs past the end of the data (ends at {end}, data ends at {eof})",
-                    op.len
-                );
+                let reason = match op.role {
+                    Role::Operand => format!(
+                        "a {}-byte operand runs past the end of the data (ends at {end}, data ends at {eof})",
+                        op.len
+                    ),
+                    Role::Array => format!(
+                        "joblib reads array data up to offset {end} but the data ends at {eof}"
+                    ),
+                    Role::FrameTail => format!(
+                        "a joblib array's nested pickle has a FRAME up to offset {end} but the data ends at {eof}"
+                    ),
+                };
                 self.broken(offset, Break::malformed(reason), findings);
             }
+            State::Padding { at, wrapper, .. } => {
+                let (at, wrapper) = (*at, *wrapper);
+                let reason = format!(
+                    "the data ends at offset {at}, where joblib reads the array this wrapper describes"
+                );
+                self.broken(wrapper, Break::malformed(reason), findings);
+            }
             State::Ops => {
-                let at_boundary = self.pending.is_empty() && self.pos == self.pickle_start;
+                // A nested pickle joblib reads must be there, even empty.
+                let at_boundary = self.pending.is_empty()
+                    && self.pos == self.pickle_start
+                    && self.suspended.is_none();
                 if !at_boundary {
                     let offset = self.pos;
                     let reason = if self.pending.is_empty() {
@@ -544,7 +632,9 @@ impl PickleStream {
                 Some(String::from("FRAME")),
             );
         }
-        if self.machine.heap_exhausted() || self.machine.memo_overflowed() {
+        // The data ended inside a joblib array's nested pickle: the outer pickle is judged too.
+        self.resume_suspended(findings);
+        if self.degraded || self.machine.heap_exhausted() || self.machine.memo_overflowed() {
             findings.push(
                 Rule::ScanLimitReached,
                 Severity::Info,
@@ -576,8 +666,15 @@ impl Reader for PickleStream {
         self.skipped_operand
     }
 
+    fn unrecognized(&self) -> bool {
+        self.pickles == 0 && self.outcome != Some(Outcome::Pickle)
+    }
+
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
+        let (storages, arrays) = (self.legacy.storages, self.arrays);
         let format = match PickleStream::finish(*self, eof, findings) {
+            Outcome::Pickle if storages => Format::PytorchLegacy,
+            Outcome::Pickle if arrays > 0 => Format::Joblib,
             Outcome::Pickle => Format::Pickle,
             Outcome::NotAPickle => Format::Unknown,
         };

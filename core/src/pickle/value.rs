@@ -54,7 +54,7 @@ pub(crate) struct GlobalId(pub(crate) u32);
 pub(crate) struct CallableId(u32);
 
 /// Handle to a list, dict, set or instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct ObjId(u32);
 
 /// A tuple's items: a run of the item arena, or only a length when not retained.

@@ -254,27 +254,88 @@ impl Data {
     /// are held back, since they may be that descriptor.
     fn feed_stored_unsized(&mut self, bytes: &[u8]) -> (usize, Progress) {
         let desc_len = if self.zip64 { 24 } else { 16 };
+        if bytes.len() < desc_len {
+            return self.feed_stored_unsized_small(bytes, desc_len);
+        }
+        // Descriptors starting in the held bytes: complete now that `bytes` is long enough.
+        let held_len = self.held.len();
+        let mut window = core::mem::take(&mut self.held);
+        window.extend_from_slice(bytes.get(..desc_len).unwrap_or_default());
+        for at in 0..held_len {
+            if let Some((descriptor, len)) =
+                self.descriptor_at(window.get(at..).unwrap_or_default(), at)
+            {
+                self.pass_stored(window.get(..at).unwrap_or_default());
+                return (at + len - held_len, self.described(descriptor, len));
+            }
+        }
+        self.pass_stored(window.get(..held_len).unwrap_or_default());
+        // Then in `bytes`, found by their first byte; the last bytes are held back.
+        let limit = bytes.len() - (desc_len - 1);
+        let mut from = 0;
+        while let Some(i) = bytes
+            .get(from..limit)
+            .and_then(|b| b.iter().position(|&c| c == b'P'))
+        {
+            let at = from + i;
+            if let Some((descriptor, len)) =
+                self.descriptor_at(bytes.get(at..).unwrap_or_default(), at)
+            {
+                self.pass_stored(bytes.get(..at).unwrap_or_default());
+                return (at + len, self.described(descriptor, len));
+            }
+            from = at + 1;
+        }
+        self.pass_stored(bytes.get(..limit).unwrap_or_default());
+        self.held = bytes.get(limit..).unwrap_or_default().to_vec();
+        (bytes.len(), Progress::Going)
+    }
+
+    /// A data descriptor at `candidate` whose sizes say the data is the `at` bytes before it
+    /// (counted from what was already passed on), with its length.
+    fn descriptor_at(
+        &self,
+        candidate: &[u8],
+        at: usize,
+    ) -> Option<(super::records::Descriptor, usize)> {
+        if !candidate.starts_with(&super::records::DESCRIPTOR_SIG) {
+            return None;
+        }
+        let data_len = self.consumed + at as u64;
+        match super::records::descriptor(candidate, self.zip64) {
+            super::records::Parse::Done(d, len)
+                if d.compressed_size == data_len && d.size == data_len =>
+            {
+                Some((d, len))
+            }
+            _ => None,
+        }
+    }
+
+    /// The data ended (everything before the descriptor was passed on).
+    fn described(&mut self, descriptor: super::records::Descriptor, len: usize) -> Progress {
+        self.held.clear();
+        Progress::Described {
+            len: self.consumed,
+            descriptor,
+            descriptor_len: len as u64,
+        }
+    }
+
+    /// The same search one small piece at a time (a driver feeding a few bytes per call).
+    fn feed_stored_unsized_small(&mut self, bytes: &[u8], desc_len: usize) -> (usize, Progress) {
+        let before = self.held.len();
         self.held.extend_from_slice(bytes);
         let mut at = 0;
         while at + desc_len <= self.held.len() {
-            let data_len = self.consumed + at as u64;
-            if self.held.get(at..at + 4) == Some(&super::records::DESCRIPTOR_SIG[..])
-                && let super::records::Parse::Done(d, len) =
-                    super::records::descriptor(self.held.get(at..).unwrap_or_default(), self.zip64)
-                && d.compressed_size == data_len
-                && d.size == data_len
+            if let Some((descriptor, len)) =
+                self.descriptor_at(self.held.get(at..).unwrap_or_default(), at)
             {
                 let content = self.held.get(..at).unwrap_or_default().to_vec();
                 self.pass_stored(&content);
                 // The descriptor is complete only now, so its last byte is in `bytes`.
-                let after = self.held.len() - (at + len);
-                self.held.clear();
-                let progress = Progress::Described {
-                    len: data_len,
-                    descriptor: d,
-                    descriptor_len: len as u64,
-                };
-                return (bytes.len().saturating_sub(after), progress);
+                let used = (at + len).saturating_sub(before);
+                return (used, self.described(descriptor, len));
             }
             at += 1;
         }

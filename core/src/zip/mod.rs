@@ -8,6 +8,7 @@
 //! is a finding ([`directory`]), and members the directory lists where an in-order read never
 //! went are read afterwards when the driver can seek.
 
+mod appended;
 mod data;
 mod directory;
 mod lookahead;
@@ -18,6 +19,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+pub(crate) use self::appended::Tail;
 use self::data::{Coding, Data, Progress, Seen};
 use self::lookahead::Lookahead;
 use self::records::{
