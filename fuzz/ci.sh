@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI fuzzing: builds both fuzz targets, replays the saved regression inputs, then fuzzes each
-# target for FUZZ_SECONDS (default 60) from a corpus seeded with the project's fixtures.
+# target for FUZZ_SECONDS (default 30) from a corpus seeded with the project's fixtures.
 # Exits non-zero on any crash, failed assertion, timeout (>10 s per input) or OOM (>2 GiB).
 #
 # Works on the stable toolchain: RUSTC_BOOTSTRAP=1 lets stable rustc take the -Z flags that
@@ -8,7 +8,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
-seconds="${FUZZ_SECONDS:-60}"
+seconds="${FUZZ_SECONDS:-30}"
 export RUSTC_BOOTSTRAP=1
 export RUST_BACKTRACE=1
 
@@ -23,14 +23,14 @@ cargo fuzz build "${build_flags[@]}"
 
 # Per-target -max_len: the scanner target feeds every input byte by byte as well, so it gets
 # smaller inputs to keep its executions per second up.
-declare -A max_len=([pickle]=65536 [scanner]=8192 [zip]=16384)
+declare -A max_len=([pickle]=65536 [scanner]=8192 [zip]=16384 [tar]=16384 [gzip]=16384 [npy]=8192 [joblib]=8192)
 common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
 
 ./seed.sh
 mkdir -p artifacts
 passed=0
 failed=0
-for target in pickle scanner zip; do
+for target in pickle scanner zip tar gzip npy joblib; do
   # Inputs that once failed: tests/fixtures/fuzz-regressions/<target>-*.bin.
   shopt -s nullglob
   regressions=(../tests/fixtures/fuzz-regressions/"$target"-*.bin)

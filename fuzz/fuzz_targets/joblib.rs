@@ -10,7 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsieve_core::{Limits, Policy, Report, Scanner, Verdict, Want, scan_bytes};
+use modelsieve_core::{Policy, Verdict, scan_bytes};
+use modelsieve_fuzz::check_split_independence;
 
 /// Typestrings, with the item size the state gives flexible ones.
 const DTYPES: &[(&str, i32)] = &[
@@ -74,43 +75,8 @@ fn wrapper(selector: [u8; 4]) -> Vec<u8> {
 const LEGACY_HEAD: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\
 \x80\x02M\xe9\x03.\x80\x02}q\x00.\x80\x02N.";
 
-fn comparable(report: &Report) -> (String, Verdict, Vec<String>) {
-    let findings = report
-        .findings
-        .iter()
-        .map(|f| format!("{}|{}|{:?}|{:?}|{}", f.rule, f.severity, f.member, f.offset, f.message))
-        .collect();
-    (report.format.to_string(), report.verdict, findings)
-}
-
-fn streamed(bytes: &[u8], chunk: usize) -> Report {
-    let mut scanner = Scanner::new(&Policy::default(), Limits::default(), None);
-    for (i, piece) in bytes.chunks(chunk.max(1)).enumerate() {
-        scanner.feed((i * chunk.max(1)) as u64, piece);
-    }
-    scanner.finish()
-}
-
-fn seeking(bytes: &[u8], max_read: usize) -> Report {
-    let mut scanner = Scanner::new(&Policy::default(), Limits::default(), Some(bytes.len() as u64));
-    let mut last = None;
-    while let Want::Range { offset, len } = scanner.want() {
-        if last == Some(offset) {
-            break;
-        }
-        last = Some(offset);
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
-        let want = usize::try_from(len).unwrap_or(usize::MAX).min(max_read.max(1));
-        let end = start.saturating_add(want).min(bytes.len());
-        if start == end {
-            break;
-        }
-        scanner.feed(offset, bytes.get(start..end).unwrap_or_default());
-    }
-    scanner.finish()
-}
-
-fn check(bytes: &[u8], chunk: usize, max_read: usize) {
+/// Every reading order agrees (the shared check), and the verdict follows from the findings.
+fn check(bytes: &[u8], sizes: &[u8]) {
     let report = scan_bytes(bytes, &Policy::default());
     assert_eq!(
         report.verdict,
@@ -118,28 +84,23 @@ fn check(bytes: &[u8], chunk: usize, max_read: usize) {
         "verdict disagrees with findings: {:#?}",
         report.findings
     );
-    assert_eq!(report.size, Some(bytes.len() as u64));
-    let whole = comparable(&report);
-    assert_eq!(comparable(&streamed(bytes, chunk)), whole, "{chunk}-byte chunks differ");
-    let seek = seeking(bytes, max_read);
-    assert_eq!(comparable(&seek), whole, "seeking with {max_read}-byte reads differs");
-    assert!(seek.bytes_read <= bytes.len() as u64);
+    check_split_independence(sizes, bytes);
 }
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first_chunk::<4>() else {
         return;
     };
-    let chunk = usize::from(selector[0] >> 4) + 1;
-    let max_read = usize::from(selector[1] & 7) + 1;
+    // Chunk and read sizes for the shared check come from the selector too.
+    let sizes = [selector[0] >> 4, selector[1] & 7];
 
     let mut file = wrapper(selector);
     file.extend_from_slice(rest);
-    check(&file, chunk, max_read);
+    check(&file, &sizes);
 
     let mut legacy = LEGACY_HEAD.to_vec();
     legacy.extend_from_slice(rest);
-    check(&legacy, chunk, max_read);
+    check(&legacy, &sizes);
 
-    check(data, chunk, max_read);
+    check(data, &sizes);
 });

@@ -17,63 +17,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelsieve_core::{Format, Limits, Policy, Report, Scanner, Verdict, Want, scan_bytes};
+use modelsieve_core::{Format, Policy, Verdict, scan_bytes};
+use modelsieve_fuzz::check_split_independence;
 
 /// Header bytes that shape the file; the rest of the input is its header text and data.
 const HEADER: usize = 4;
 
-fn same(what: &str, expected: &Report, got: &Report) {
-    assert_eq!(
-        expected.findings, got.findings,
-        "{what}: findings differ from scan_bytes"
-    );
-    assert_eq!(expected.verdict, got.verdict, "{what}: verdict differs");
-    assert_eq!(expected.format, got.format, "{what}: format differs");
-    assert_eq!(expected.size, got.size, "{what}: size differs");
-}
-
-/// Feeds `file` in order, in chunks of `size` bytes (at least 1).
-fn chunked(file: &[u8], size: usize, policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
-    for (i, piece) in file.chunks(size.max(1)).enumerate() {
-        scanner.feed((i * size.max(1)) as u64, piece);
-    }
-    scanner.finish()
-}
-
-/// A seeking driver: reads what `want()` names, at most `max_read` bytes at a time, until
-/// `Done` or end of file.
-fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
-    let mut rounds = 0usize;
-    loop {
-        let (offset, len) = match scanner.want() {
-            Want::Done => break,
-            Want::Range { offset, len } => (offset, len),
-        };
-        let Ok(start) = usize::try_from(offset) else {
-            break;
-        };
-        if start >= file.len() {
-            break;
-        }
-        let len = usize::try_from(len)
-            .unwrap_or(usize::MAX)
-            .clamp(1, max_read.max(1));
-        let end = start.saturating_add(len).min(file.len());
-        scanner.feed(offset, &file[start..end]);
-        rounds += 1;
-        assert!(
-            rounds <= file.len() + 16,
-            "seeking driver made {rounds} reads on a {}-byte file: want() does not advance \
-             (last want {offset}+{len})",
-            file.len()
-        );
-    }
-    scanner.finish()
-}
-
-/// The `.npy` file the input describes.
 fn build(header: &[u8], rest: &[u8]) -> Vec<u8> {
     let mode = header.first().copied().unwrap_or(0);
     let given = u16::from_le_bytes([
@@ -121,14 +70,7 @@ fuzz_target!(|data: &[u8]| {
         whole.findings
     );
 
-    let chunk = usize::from(header.first().copied().unwrap_or(0) >> 3) + 1;
-    same("chunked", &whole, &chunked(&file, chunk, &policy));
-    same("byte by byte", &whole, &chunked(&file, 1, &policy));
-    same("seeking", &whole, &seeking(&file, usize::MAX, &policy));
-    let small = header.get(3).map_or(1, |&b| usize::from(b % 64) + 1);
-    same(
-        "seeking, small reads",
-        &whole,
-        &seeking(&file, small, &policy),
-    );
+    // Chunk size from byte 0, short seeking reads from byte 3, as the shared check takes them.
+    let sizes = [header.first().copied().unwrap_or(0) >> 3, header.get(3).copied().unwrap_or(0)];
+    check_split_independence(&sizes, &file);
 });
