@@ -41,14 +41,8 @@ fn pending_reason(report: &Report, bytes: &[u8]) -> Option<&'static str> {
         return None;
     }
     let magic = |m: &[u8]| bytes.starts_with(m);
-    if magic(b"PK") {
-        Some("zip container")
-    } else if magic(b"7z\xbc\xaf\x27\x1c") {
-        Some("7z container")
-    } else if magic(b"\x89HDF") {
+    if magic(b"\x89HDF") {
         Some("HDF5")
-    } else if magic(b"\x93NUMPY") {
-        Some("numpy .npy")
     } else if bytes.len() > 8 && bytes.get(8) == Some(&b'{') {
         Some("safetensors")
     } else if bytes.first() == Some(&0x08)

@@ -59,6 +59,45 @@ pub(super) struct Data {
     capped: bool,
     /// CRC-32 and length of the content, once the deflate stream ended.
     ended: Option<(u32, u64)>,
+    /// Content of unknown length (inflated, or stored until its descriptor) is handed on in
+    /// whole cells of [`GRID`] bytes, and the child asked whether it wants more only between
+    /// them: where it stops being fed then depends on the content, never on how the driver
+    /// split the input, so a child that judges where its input ends judges alike.
+    grid: Grid,
+}
+
+/// Content handed to the child in [`GRID`]-byte cells (see [`Data::grid`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Grid {
+    delivered: u64,
+    feeding: bool,
+}
+
+/// Cell size for content of unknown length.
+const GRID: u64 = 4096;
+
+impl Grid {
+    /// Hands `content` (which starts at offset `self.delivered`) to the member, a cell at a
+    /// time, until the member wants nothing more at a cell boundary.
+    fn deliver(&mut self, member: &mut Option<Member>, mut content: &[u8]) {
+        while self.feeding && !content.is_empty() {
+            let Some(member) = member.as_mut() else {
+                self.feeding = false;
+                return;
+            };
+            let room = GRID - self.delivered % GRID;
+            let take = usize::try_from(room)
+                .unwrap_or(usize::MAX)
+                .min(content.len());
+            let (piece, rest) = content.split_at(take);
+            member.feed(self.delivered, piece);
+            self.delivered += take as u64;
+            content = rest;
+            if self.delivered % GRID == 0 && member.wanted().is_none() {
+                self.feeding = false;
+            }
+        }
+    }
 }
 
 /// What the data turned out to be, for the cross-checks.
@@ -83,6 +122,7 @@ impl Data {
         member: Option<Member>,
         zip64: bool,
     ) -> Data {
+        let member_present = member.is_some();
         Data {
             start,
             len,
@@ -96,12 +136,21 @@ impl Data {
             corrupt: false,
             capped: false,
             ended: None,
+            grid: Grid {
+                delivered: 0,
+                feeding: member_present,
+            },
         }
     }
 
     /// Whether the child scan still wants content.
     fn child_wants(&self) -> Option<u64> {
         self.member.as_ref().and_then(Member::wanted)
+    }
+
+    /// Whether content of unknown length is still being handed to the child.
+    fn feeding(&self) -> bool {
+        self.grid.feeding
     }
 
     /// The next archive offset this data needs, or `None` when it can be skipped to its end.
@@ -111,10 +160,7 @@ impl Data {
                 let want = self.child_wants()?;
                 Some(self.start + want.max(self.consumed))
             }
-            (Coding::Deflate(_), Some(_)) => {
-                self.child_wants()?;
-                Some(self.start + self.consumed)
-            }
+            (Coding::Deflate(_), Some(_)) => self.feeding().then_some(self.start + self.consumed),
             (Coding::Skip, Some(_)) => None,
             // Without a length the end can only be found by reading on.
             (_, None) => Some(self.next_offset()),
@@ -125,7 +171,7 @@ impl Data {
     /// matters: a seeking driver can take the length from the central directory instead of
     /// reading through to the data descriptor.
     pub(super) fn only_end_matters(&self) -> bool {
-        self.len.is_none() && self.child_wants().is_none()
+        self.len.is_none() && !self.feeding()
     }
 
     /// Takes the data's length from the central directory (see
@@ -177,12 +223,8 @@ impl Data {
             }
             Coding::Stored => return self.feed_stored_unsized(bytes),
             Coding::Deflate(inflater) => {
-                let member = &mut self.member;
-                let used = inflater.feed(bytes, &mut |offset, out| {
-                    if let Some(member) = member.as_mut().filter(|m| m.wanted().is_some()) {
-                        member.feed(offset, out);
-                    }
-                });
+                let (member, grid) = (&mut self.member, &mut self.grid);
+                let used = inflater.feed(bytes, &mut |_, out| grid.deliver(member, out));
                 self.inflated = inflater.produced();
                 self.corrupt = inflater.status() == Inflation::Corrupt;
                 self.capped = inflater.status() == Inflation::Capped;
@@ -234,7 +276,7 @@ impl Data {
         };
         let skippable = match &self.coding {
             Coding::Stored | Coding::Skip => true,
-            Coding::Deflate(_) => self.child_wants().is_none(),
+            Coding::Deflate(_) => !self.feeding(),
         };
         if !skippable || to > end || to < self.start + self.consumed {
             return false;
@@ -349,12 +391,10 @@ impl Data {
     }
 
     fn pass_stored(&mut self, content: &[u8]) {
-        if self.child_wants() != Some(self.consumed) {
+        if !self.feeding() {
             self.stored_crc = None;
         }
-        if let Some(member) = self.member.as_mut().filter(|m| m.wanted().is_some()) {
-            member.feed(self.consumed, content);
-        }
+        self.grid.deliver(&mut self.member, content);
         if let Some(crc) = &mut self.stored_crc {
             crc.update(content);
         }
