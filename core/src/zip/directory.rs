@@ -74,6 +74,18 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
     }
     let mut filed_views = alloc::vec![false; walked.len()];
     let in_order: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
+    // Directory entries inside another member's data (counted as the revisit plan counts them).
+    let overlapping = central
+        .iter()
+        .filter(|c| {
+            !in_order.iter().any(|w| w.local_offset == c.local_offset)
+                && in_order
+                    .iter()
+                    .any(|w| (w.local_offset..w.end).contains(&c.local_offset))
+        })
+        .map(|c| c.local_offset)
+        .collect::<alloc::collections::BTreeSet<u64>>()
+        .len();
     let mut filed = alloc::vec![false; walked.len()];
     let mut names: BTreeMap<&[u8], usize> = BTreeMap::new();
     let mut referenced: BTreeMap<u64, usize> = BTreeMap::new();
@@ -127,7 +139,15 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                     None => {}
                 }
             }
-            None => unreached(c, &walked, &zip.no_local_header, eof, &name, findings),
+            None => unreached(
+                c,
+                &walked,
+                &zip.no_local_header,
+                overlapping,
+                eof,
+                &name,
+                findings,
+            ),
         }
     }
     for (name, count) in &names {
@@ -353,6 +373,7 @@ fn unreached(
     c: &CentralHeader,
     walked: &[Walked],
     no_local_header: &[u64],
+    overlapping: usize,
     eof: u64,
     name: &str,
     findings: &mut Findings,
@@ -387,6 +408,13 @@ fn unreached(
         .iter()
         .find(|w| (w.local_offset..w.end).contains(&c.local_offset));
     let _ = match inside {
+        Some(w) if overlapping > super::MAX_OVERLAP_REVISITS => {
+            let tail = format!(
+                "; {overlapping} members overlap, an overlap bomb, so none of them was read"
+            );
+            overlap(c, w, name, &tail, findings);
+            None
+        }
         Some(w) => {
             overlap(c, w, name, ", and the driver did not seek back to read it", findings);
             None

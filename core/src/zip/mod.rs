@@ -35,6 +35,8 @@ use crate::scanner::Input;
 
 /// Longest record the reader assembles: a central header with maximal name, extra and comment.
 const MAX_RECORD: usize = 46 + 3 * 65535;
+/// Overlapping members read by seeking back; an archive with more is an overlap bomb.
+pub(super) const MAX_OVERLAP_REVISITS: usize = 4;
 /// Lost ranges remembered for the layout report and for placing directory entries.
 const MAX_LOST_RANGES: usize = 1024;
 
@@ -660,9 +662,19 @@ impl ZipReader {
                     && !hidden.contains(t)
         });
         self.no_local_header.extend(inside_lost);
+        // A member or two hidden inside another is an attack worth reading; dozens sharing one
+        // deflate kernel are an overlap bomb, each of which may hold the next: those are only
+        // reported.
+        let inside_data = |t: &u64| {
+            self.walked
+                .iter()
+                .any(|w| (w.local_offset..w.end).contains(t))
+        };
+        let overlapping = targets.iter().filter(|t| inside_data(t)).count();
         let mut revisits: Vec<Revisit> = targets
-            .into_iter()
-            .map(|offset| Revisit { offset, view: None })
+            .iter()
+            .filter(|t| overlapping <= MAX_OVERLAP_REVISITS || !inside_data(t))
+            .map(|&offset| Revisit { offset, view: None })
             .collect();
         // Members whose local header gives another method or size than the directory were
         // read the local way; loaders read them the directory's way, so read them that way too.
