@@ -17,16 +17,18 @@ use modelsieve_core::{Limits, Policy, Report, Scanner, Want, scan_bytes};
 /// Header bytes that choose the chunk sizes; the rest of the input is the file.
 pub const HEADER: usize = 4;
 
-/// Whether a streamed report says a member could not be reached without seeking back.
-fn unreachable_when_streamed(report: &Report) -> bool {
+/// How many findings say a member could not be reached without seeking back; a streamed report
+/// may have more than the whole-file one, and only then differ from it.
+fn unreachable_when_streamed(report: &Report) -> usize {
     report
         .findings
         .iter()
-        .any(|f| f.message.contains("did not seek back"))
+        .filter(|f| f.message.contains("did not seek back"))
+        .count()
 }
 
 fn same(what: &str, expected: &Report, got: &Report) {
-    if unreachable_when_streamed(got) && !unreachable_when_streamed(expected) {
+    if unreachable_when_streamed(got) > unreachable_when_streamed(expected) {
         assert_ne!(
             got.verdict,
             modelsieve_core::Verdict::Clean,
