@@ -74,18 +74,8 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
     }
     let mut filed_views = alloc::vec![false; walked.len()];
     let in_order: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
-    // Directory entries inside another member's data (counted as the revisit plan counts them).
-    let overlapping = central
-        .iter()
-        .filter(|c| {
-            !in_order.iter().any(|w| w.local_offset == c.local_offset)
-                && in_order
-                    .iter()
-                    .any(|w| (w.local_offset..w.end).contains(&c.local_offset))
-        })
-        .map(|c| c.local_offset)
-        .collect::<alloc::collections::BTreeSet<u64>>()
-        .len();
+    // Directory entries inside another member's data, as the revisit plan counted them.
+    let overlapping = zip.overlapping;
     let mut filed = alloc::vec![false; walked.len()];
     let mut names: BTreeMap<&[u8], usize> = BTreeMap::new();
     let mut referenced: BTreeMap<u64, usize> = BTreeMap::new();

@@ -119,6 +119,9 @@ pub(crate) struct ZipReader {
     /// The directory's view of the member being revisited, when it differs from the local one.
     view: Option<View>,
     revisiting: bool,
+    /// Directory entries inside other members' data that the plan found (bomb above
+    /// [`MAX_OVERLAP_REVISITS`]).
+    overlapping: usize,
     /// Members planned to be read again the directory's way.
     planned_views: Vec<u64>,
     /// Revisited offsets where no local header was found.
@@ -155,6 +158,7 @@ impl ZipReader {
             revisiting: false,
             no_local_header: Vec::new(),
             planned_views: Vec::new(),
+            overlapping: 0,
             directory_bytes: 0,
             inflated: 0,
             limited: false,
@@ -671,6 +675,7 @@ impl ZipReader {
                 .any(|w| (w.local_offset..w.end).contains(t))
         };
         let overlapping = targets.iter().filter(|t| inside_data(t)).count();
+        self.overlapping = overlapping;
         let mut revisits: Vec<Revisit> = targets
             .iter()
             .filter(|t| overlapping <= MAX_OVERLAP_REVISITS || !inside_data(t))
