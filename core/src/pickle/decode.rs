@@ -16,8 +16,11 @@ pub(crate) enum Op<'a> {
     Proto(u8),
     Frame(u64),
     Int(i64),
-    /// An integer that does not fit in 64 bits.
-    BigInt,
+    /// An integer that does not fit in 64 bits; `torch_magic` when it is the number a legacy
+    /// `torch.save` file starts with.
+    BigInt {
+        torch_magic: bool,
+    },
     Bool(bool),
     Float,
     /// A `str` operand, as UTF-8.
@@ -165,7 +168,9 @@ pub(crate) fn decode(input: &[u8], max_inline: usize) -> Result<(Op<'_>, usize),
                 b"00" => Op::Bool(false),
                 _ => match text::decimal(line) {
                     Some(Some(v)) => Op::Int(v),
-                    Some(None) => Op::BigInt,
+                    Some(None) => Op::BigInt {
+                        torch_magic: super::torch_legacy::is_magic_text(line),
+                    },
                     None => return Err(DecodeError::Malformed("INT operand is not a number")),
                 },
             };
@@ -175,7 +180,9 @@ pub(crate) fn decode(input: &[u8], max_inline: usize) -> Result<(Op<'_>, usize),
             let (line, used) = line(rest, max_inline)?;
             let op = match text::decimal(line) {
                 Some(Some(v)) => Op::Int(v),
-                Some(None) => Op::BigInt,
+                Some(None) => Op::BigInt {
+                    torch_magic: super::torch_legacy::is_magic_text(line),
+                },
                 None => return Err(DecodeError::Malformed("LONG operand is not a number")),
             };
             (op, used)
@@ -320,7 +327,9 @@ fn long_value(digits: &[u8]) -> Op<'static> {
             }
             Op::Int(i64::from_le_bytes(buf))
         }
-        _ => Op::BigInt,
+        _ => Op::BigInt {
+            torch_magic: super::torch_legacy::is_magic_le(digits),
+        },
     }
 }
 

@@ -52,12 +52,14 @@ impl Break {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
     Continue,
-    /// STOP: this pickle is complete.
+    /// BUILD, when joblib's loader may read an array after it.
+    Built,
+    /// STOP: this pickle is complete; it returned [`Machine::returned`].
     Stop,
 }
 
 /// The unpickler's state: stack, marks (CPython's metastack), memo and the value heap.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Machine {
     pub(super) stack: Vec<Value>,
     marks: Vec<usize>,
@@ -73,6 +75,10 @@ pub(crate) struct Machine {
     pub(super) overrides: BTreeMap<String, Value>,
     /// What joblib's array reads depend on.
     pub(super) joblib: super::joblib::Tracker,
+    /// What the last STOP returned.
+    pub(super) returned: Value,
+    /// Big integers pushed by opcodes, and how many of them were the legacy torch magic.
+    pub(super) big_ints: (u32, u32),
 }
 
 impl Machine {
@@ -88,6 +94,8 @@ impl Machine {
             reported_forgotten: false,
             overrides: BTreeMap::new(),
             joblib: super::joblib::Tracker::new(),
+            returned: Value::None,
+            big_ints: (0, 0),
         }
     }
 
@@ -161,7 +169,11 @@ impl Machine {
             }
             Op::Frame(_) => {}
             Op::Int(v) => self.push(Value::Int(v))?,
-            Op::BigInt => self.push(Value::BigInt)?,
+            Op::BigInt { torch_magic } => {
+                self.big_ints.0 = self.big_ints.0.saturating_add(1);
+                self.big_ints.1 = self.big_ints.1.saturating_add(u32::from(torch_magic));
+                self.push(Value::BigInt)?;
+            }
             Op::Bool(b) => self.push(Value::Bool(b))?,
             Op::Float => self.push(Value::Float)?,
             Op::Str(content) => {
@@ -259,7 +271,7 @@ impl Machine {
     ) -> Result<Step, Break> {
         match opcode {
             STOP => {
-                self.pop()?;
+                self.returned = self.pop()?;
                 self.committed = true;
                 return Ok(Step::Stop);
             }
@@ -390,6 +402,9 @@ impl Machine {
                 let target = self.top()?;
                 self.committed = true;
                 self.build(target, state, offset, ctx);
+                if self.joblib.enabled {
+                    return Ok(Step::Built);
+                }
             }
             MEMOIZE => self.memoize()?,
             NEXT_BUFFER => self.push(Value::Buffer)?,

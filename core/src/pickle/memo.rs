@@ -22,7 +22,7 @@ pub(crate) enum Slot {
     Forgotten,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Memo {
     dense: Vec<Option<Value>>,
     sparse: BTreeMap<u64, Value>,

@@ -9,6 +9,7 @@ mod build;
 mod calls;
 mod decode;
 mod joblib;
+mod long;
 mod machine;
 mod memo;
 pub(crate) mod opcodes;

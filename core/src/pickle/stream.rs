@@ -11,10 +11,10 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::{DecodeError, LargeKind, Op, decode, is_bare};
+use super::decode::{DecodeError, Op, decode, is_bare};
+use super::long::{LongOperand, Role};
 use super::machine::{Break, Ctx, Machine, Step};
-use super::opcodes::{BUILD, STOP};
-use super::payloads::{Payloads, looks_like_pickle};
+use super::payloads::Payloads;
 use crate::findings::Findings;
 use crate::limits::Limits;
 use crate::policy::Policy;
@@ -22,49 +22,6 @@ use crate::reader::{Finished, Gap, Reader};
 use crate::report::Format;
 use crate::report::Severity;
 use crate::rules::Rule;
-use crate::scanner::Scanner;
-
-/// Bytes of a long operand sniffed before deciding whether to scan or skip it.
-const SNIFF_LEN: usize = 16;
-
-/// What a run of bytes streaming past the machine is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Role {
-    /// A long string or bytes operand: its value is pushed at its end.
-    Operand,
-    /// Array data joblib reads from the file: the array is pushed at its end.
-    Array,
-    /// The rest of a nested pickle's last frame, which the unpickler read and dropped.
-    FrameTail,
-}
-
-/// A long operand streaming past the machine.
-#[derive(Debug)]
-pub(super) struct LongOperand {
-    pub(super) kind: LargeKind,
-    pub(super) role: Role,
-    /// Absolute offset of the operand's opcode, for findings.
-    pub(super) op_offset: u64,
-    /// Absolute offset of its first payload byte.
-    pub(super) start: u64,
-    pub(super) len: u64,
-    /// Payload bytes seen so far.
-    pub(super) seen: u64,
-    pub(super) prefix: Vec<u8>,
-    pub(super) child: Option<Box<Scanner>>,
-    pub(super) decided: bool,
-}
-
-impl LongOperand {
-    fn end(&self) -> u64 {
-        self.start.saturating_add(self.len)
-    }
-
-    /// Whether the bytes left are skipped: sniffed, and no child scan reads them.
-    fn skippable(&self) -> bool {
-        self.decided && self.child.is_none()
-    }
-}
 
 /// What the stream is reading.
 #[derive(Debug)]
@@ -94,10 +51,11 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct PickleStream {
     pub(super) machine: Machine,
-    payloads: Payloads,
+    pub(super) payloads: Payloads,
     pub(super) member: Option<String>,
     pub(super) limits: Limits,
-    policy: Policy,
+    pub(super) policy: Policy,
+    pub(super) depth: u32,
     pub(super) state: State,
     /// Absolute offset of the first byte of `pending` (or of the next opcode).
     pub(super) pos: u64,
@@ -118,6 +76,8 @@ pub(crate) struct PickleStream {
     pub(super) degraded: bool,
     /// joblib arrays read past.
     pub(super) arrays: u32,
+    /// The file as a plain `pickle.load` reads it, from the first joblib array on.
+    pub(super) plain_view: Option<Box<super::joblib::PlainView>>,
     /// What has been seen of a legacy `torch.save` file.
     pub(super) legacy: super::torch_legacy::Legacy,
 }
@@ -135,6 +95,7 @@ impl PickleStream {
             member,
             limits,
             policy: policy.clone(),
+            depth,
             state: State::Ops,
             pos: 0,
             pending: Vec::new(),
@@ -147,6 +108,7 @@ impl PickleStream {
             suspended: None,
             degraded: false,
             arrays: 0,
+            plain_view: None,
             legacy: super::torch_legacy::Legacy::new(),
         }
     }
@@ -172,9 +134,13 @@ impl PickleStream {
 
     /// The next absolute offset the stream needs, or `None` when it needs nothing more.
     pub(crate) fn wanted(&self) -> Option<u64> {
-        match &self.state {
+        let own = match &self.state {
             State::Long(op) if op.skippable() => Some(op.end()),
             _ => self.cursor(),
+        };
+        match (own, self.plain_view_wanted()) {
+            (Some(own), Some(plain)) => Some(own.min(plain)),
+            (own, plain) => own.or(plain),
         }
     }
 
@@ -186,6 +152,13 @@ impl PickleStream {
         data: &[u8],
         findings: &mut Findings,
     ) -> Result<(), Gap> {
+        let fed = self.feed_own(offset, data, findings);
+        self.feed_plain_view(offset, data);
+        fed
+    }
+
+    /// [`feed`](Self::feed) for this stream's own reading.
+    fn feed_own(&mut self, offset: u64, data: &[u8], findings: &mut Findings) -> Result<(), Gap> {
         let Some(expected) = self.cursor() else {
             return Ok(());
         };
@@ -332,21 +305,14 @@ impl PickleStream {
         };
         if is_bare(opcode) {
             self.pos = offset + 1;
-            // What STOP returns, for the legacy torch check, before the machine pops it.
-            let returned = (opcode == STOP).then(|| self.machine.stack.last().copied());
             let mut ctx = Ctx {
                 findings,
                 member: self.member.as_deref(),
                 payloads: &mut self.payloads,
             };
             let result = self.machine.bare(opcode, offset, &mut ctx);
-            let used = self.after(result, offset, 1, findings)?;
-            match opcode {
-                BUILD => self.after_build(offset, findings),
-                STOP => self.after_stop(returned.flatten(), findings),
-                _ => {}
-            }
-            return Ok(used);
+            let rest = input.get(1..).unwrap_or_default();
+            return self.after(result, offset, 1, rest, findings);
         }
         if offset == self.pickle_start && opcode == super::opcodes::PROTO {
             // PROTO is never the first byte of text: even a broken or truncated stream that
@@ -379,9 +345,6 @@ impl PickleStream {
             }
         };
         self.pos = offset + used as u64;
-        if self.pickles == 0 && op == Op::BigInt && self.suspended.is_none() {
-            self.legacy.big_int(input.get(..used).unwrap_or_default());
-        }
         match op {
             Op::Frame(len) => {
                 self.frame_end = self.pos.saturating_add(len);
@@ -417,105 +380,62 @@ impl PickleStream {
                     payloads: &mut self.payloads,
                 };
                 let result = self.machine.execute(op, offset, &mut ctx);
-                self.after(result, offset, used, findings)
+                self.after(result, offset, used, &[], findings)
             }
         }
     }
 
-    /// Applies the outcome of one executed opcode of `used` bytes at `offset`.
+    /// Applies the outcome of one executed opcode of `used` bytes at `offset`; `rest` is what
+    /// follows it in the bytes at hand (for a BUILD that joblib reads an array after).
     #[inline(always)]
     fn after(
         &mut self,
         result: Result<Step, Break>,
         offset: u64,
         used: usize,
+        rest: &[u8],
         findings: &mut Findings,
     ) -> Result<usize, DecodeError> {
         match result {
             Ok(Step::Continue) => Ok(used),
-            // The end of a joblib array's nested pickle: `after_stop` resumes the outer one.
-            Ok(Step::Stop) if self.suspended.is_some() => Ok(used),
+            other => self.after_rare(other, offset, used, rest, findings),
+        }
+    }
+
+    /// [`after`](Self::after) for what most opcodes do not do: end a pickle, BUILD an object
+    /// joblib may read an array for, break. Out of line, so the opcode loop stays small.
+    #[inline(never)]
+    fn after_rare(
+        &mut self,
+        result: Result<Step, Break>,
+        offset: u64,
+        used: usize,
+        rest: &[u8],
+        findings: &mut Findings,
+    ) -> Result<usize, DecodeError> {
+        match result {
+            Ok(Step::Continue) => Ok(used),
+            Ok(Step::Built) => {
+                self.after_build(offset, rest, findings);
+                Ok(used)
+            }
+            // The end of a joblib array's nested pickle: the outer one resumes.
+            Ok(Step::Stop) if self.suspended.is_some() => {
+                self.end_nested(findings);
+                Ok(used)
+            }
             Ok(Step::Stop) => {
                 self.pickles += 1;
                 self.outcome = Some(Outcome::Pickle);
                 self.machine.reset_for_next();
                 self.pickle_start = self.pos;
+                self.after_stop();
                 Ok(used)
             }
             Err(b) => {
                 self.broken(offset, b, findings);
                 Err(DecodeError::Malformed("reported"))
             }
-        }
-    }
-
-    fn feed_long<'d>(&mut self, data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
-        let State::Long(op) = &mut self.state else {
-            return data;
-        };
-        let remaining = op.len - op.seen;
-        let take = data
-            .len()
-            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-        let (piece, rest) = data.split_at(take);
-        if !op.decided {
-            let want =
-                SNIFF_LEN.min(usize::try_from(op.len).unwrap_or(SNIFF_LEN)) - op.prefix.len();
-            op.prefix
-                .extend_from_slice(piece.get(..want.min(piece.len())).unwrap_or_default());
-            if op.prefix.len() as u64 == op.len.min(SNIFF_LEN as u64) {
-                op.decided = true;
-                if looks_like_pickle_start(&op.prefix)
-                    && let Some(depth) = self.payloads.child_depth()
-                {
-                    let mut child = Scanner::nested(&self.policy, self.limits, depth, Some(op.len));
-                    // The prefix may have been gathered over earlier feeds: hand the child
-                    // what it has not seen yet, then this piece.
-                    let earlier = usize::try_from(op.seen).unwrap_or(0).min(op.prefix.len());
-                    child.feed(0, op.prefix.get(..earlier).unwrap_or_default());
-                    op.child = Some(Box::new(child));
-                }
-                self.skipped_operand |= op.child.is_none();
-            }
-        }
-        if let Some(child) = op.child.as_mut() {
-            child.feed(op.seen, piece);
-        }
-        op.seen += take as u64;
-        if op.seen == op.len {
-            self.end_long(findings);
-        }
-        rest
-    }
-
-    /// The streamed-past bytes are complete: their value joins the stack.
-    pub(super) fn end_long(&mut self, findings: &mut Findings) {
-        let State::Long(op) = core::mem::replace(&mut self.state, State::Ops) else {
-            return;
-        };
-        self.pos = op.end();
-        let embedded = op.child.and_then(|child| {
-            let report = child.finish();
-            (report.format == crate::report::Format::Pickle)
-                .then(|| {
-                    self.payloads.record(
-                        op.op_offset,
-                        usize::try_from(op.len).unwrap_or(usize::MAX),
-                        report.findings,
-                    )
-                })
-                .flatten()
-        });
-        if op.role == Role::FrameTail {
-            return;
-        }
-        let id = self.machine.heap.text(&[], op.len, embedded);
-        let value = match op.kind {
-            LargeKind::Str => super::value::Value::Str(id),
-            LargeKind::Bytes => super::value::Value::Bytes(id),
-        };
-        if let Err(b) = self.machine.push_value(value) {
-            self.broken(op.op_offset, b, findings);
         }
     }
 
@@ -644,6 +564,7 @@ impl PickleStream {
                 None,
             );
         }
+        self.finish_plain_view(eof, findings);
         let outcome = self.outcome.unwrap_or(Outcome::NotAPickle);
         if outcome == Outcome::Pickle {
             self.machine.settle_lookups(findings);
@@ -679,16 +600,5 @@ impl Reader for PickleStream {
             Outcome::NotAPickle => Format::Unknown,
         };
         Finished::plain(format)
-    }
-}
-
-/// Whether a long operand's first bytes may start a pickle (its end is not known yet).
-fn looks_like_pickle_start(prefix: &[u8]) -> bool {
-    match prefix.first() {
-        Some(0x80) => prefix
-            .get(1)
-            .is_some_and(|&v| v <= super::opcodes::HIGHEST_PROTOCOL),
-        Some(b'c' | b'(' | b'i') => true,
-        _ => looks_like_pickle(prefix),
     }
 }

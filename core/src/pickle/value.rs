@@ -90,11 +90,14 @@ pub(crate) struct GlobalEntry {
     /// Set on a constant looked up by `getattr` on an allowlisted class: the getattr it came
     /// from, so that calling the constant withdraws the benefit of the doubt.
     pub(crate) looked_up_by: Option<GlobalId>,
+    /// What it is to joblib's array reads.
+    pub(crate) joblib: super::joblib::JoblibName,
 }
 
 impl GlobalEntry {
     pub(crate) fn new(path: String, class: GlobalClass, finding: Option<usize>) -> GlobalEntry {
         GlobalEntry {
+            joblib: super::joblib::JoblibName::of(&path),
             path,
             class,
             finding,
@@ -140,7 +143,7 @@ pub(crate) struct Obj {
 }
 
 /// Arenas for one pickle stream, with their budgets.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Heap {
     bytes: Vec<u8>,
     texts: Vec<Text>,
@@ -344,6 +347,14 @@ impl Heap {
 
     pub(crate) fn globals(&self) -> &[GlobalEntry] {
         &self.globals
+    }
+
+    /// Detaches every global from the finding it was reported with, for a copy of the heap
+    /// whose findings go to another list (indices there mean other findings).
+    pub(crate) fn forget_findings(&mut self) {
+        for g in &mut self.globals {
+            g.finding = None;
+        }
     }
 
     pub(crate) fn global_entry_mut(&mut self, id: GlobalId) -> Option<&mut GlobalEntry> {

@@ -1,33 +1,16 @@
-//! joblib's array format. `joblib.dump` replaces every numpy array by a `NumpyArrayWrapper` and
-//! writes the array into the file right after the wrapper's BUILD; `joblib.load`'s
-//! `NumpyUnpickler.load_build` reads it straight from the file (joblib 1.6.0, `numpy_pickle.py`,
-//! `NumpyArrayWrapper.read_array`) and puts the array where the wrapper was:
-//!
-//! - when the wrapper has a `numpy_array_alignment_bytes` attribute that is not None (joblib 1.2
-//!   and later write 16), one byte giving a padding length, then that many padding bytes;
-//! - for a dtype with `hasobject`, a whole nested pickle, loaded by a fresh plain unpickler;
-//! - otherwise `prod(shape) * dtype.itemsize` raw bytes.
-//!
-//! Unpickling then resumes with the next opcode. The machine side of this module recognises the
-//! wrapper and works out that read from the symbolic values; the stream side runs it: raw bytes
-//! are skipped like a long operand, and a nested pickle is scanned by a child stream whose
-//! findings land in the same report, the outer pickle resuming after it. A wrapper whose read
-//! cannot be worked out is reported, and the stream goes on reading plain opcodes.
+//! What the machine knows of joblib's arrays: which objects are `NumpyArrayWrapper`s and how
+//! they were made, and what their dtype and shape say joblib reads after their BUILD.
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::LargeKind;
-use super::machine::{Break, Machine};
-use super::opcodes::{INST, NEWOBJ, NEWOBJ_EX, OBJ, REDUCE};
-use super::stream::{LongOperand, Outcome, PickleStream, Role, State};
-use super::value::{ObjId, ObjKind, Value};
-use crate::findings::Findings;
+use super::{AfterBuild, ArrayRead, Unreadable, unreadable};
+use crate::pickle::machine::Machine;
+use crate::pickle::opcodes::{INST, NEWOBJ, NEWOBJ_EX, OBJ, REDUCE};
+use crate::pickle::value::{ObjId, ObjKind, Value};
 use crate::report::Severity;
-use crate::rules::Rule;
 
 /// Classes whose instances joblib's loader replaces by an array read from the file.
 const WRAPPER_CLASSES: &[&str] = &[
@@ -36,17 +19,39 @@ const WRAPPER_CLASSES: &[&str] = &[
     "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
 ];
 
-/// `copyreg` helpers that make an instance of their first argument without its `__init__`
-/// (`_reconstructor` only when its base is `object`): protocols 0 and 1 pickle plain objects
-/// through `_reconstructor`, and `__newobj__` is what NEWOBJ stands for.
-const CONSTRUCTORS: &[&str] = &[
-    "copyreg._reconstructor",
-    "copy_reg._reconstructor",
-    "copyreg.__newobj__",
-    "copy_reg.__newobj__",
-    "copyreg.__newobj_ex__",
-    "copy_reg.__newobj_ex__",
-];
+/// What a global is to joblib's array reads, decided once when the global is interned so
+/// that calls and BUILDs compare no names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoblibName {
+    Other,
+    /// `numpy.dtype`.
+    Dtype,
+    /// An array wrapper class.
+    Wrapper,
+    /// `copyreg.__newobj__` / `__newobj_ex__`: `cls.__new__(cls, …)`, no `__init__`.
+    NewObj,
+    /// `copyreg._reconstructor(cls, base, state)`, how protocols 0 and 1 make plain objects:
+    /// no `__init__` of `cls` when `base` is `object`.
+    Reconstructor,
+    /// `object`.
+    Object,
+}
+
+impl JoblibName {
+    pub(crate) fn of(path: &str) -> JoblibName {
+        match path {
+            "numpy.dtype" => JoblibName::Dtype,
+            p if WRAPPER_CLASSES.contains(&p) => JoblibName::Wrapper,
+            "copyreg.__newobj__"
+            | "copy_reg.__newobj__"
+            | "copyreg.__newobj_ex__"
+            | "copy_reg.__newobj_ex__" => JoblibName::NewObj,
+            "copyreg._reconstructor" | "copy_reg._reconstructor" => JoblibName::Reconstructor,
+            "builtins.object" | "__builtin__.object" => JoblibName::Object,
+            _ => JoblibName::Other,
+        }
+    }
+}
 
 /// How deep dtypes nested in structured dtypes are followed.
 const MAX_DTYPE_NESTING: u32 = 8;
@@ -62,15 +67,8 @@ enum Made {
     Read,
 }
 
-/// An outer pickle waiting for the nested pickle of an object array to end.
-#[derive(Debug)]
-pub(crate) struct Suspended {
-    machine: Machine,
-    pickle_start: u64,
-}
-
 /// What the machine remembers for joblib: wrapper instances and the arguments of numpy dtypes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Tracker {
     /// Off for pickles that joblib's loader never reads (constants, nested payloads).
     pub(crate) enabled: bool,
@@ -88,44 +86,6 @@ impl Tracker {
     }
 }
 
-/// What joblib reads from the file right after a wrapper's BUILD.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ArrayRead {
-    /// Raw array bytes, after a padding-length byte and its padding when `padded`.
-    Raw { padded: bool, len: u64 },
-    /// A nested pickle (an array of Python objects).
-    Pickled,
-}
-
-/// What joblib's loader does after a BUILD.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AfterBuild {
-    /// The object is not an array wrapper.
-    Plain,
-    /// It reads this array.
-    Read(ArrayRead),
-    /// It reads an array the scanner cannot delimit.
-    Unreadable(Unreadable),
-}
-
-/// Why a wrapper's array cannot be delimited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unreadable {
-    /// A few words, the finding's evidence.
-    tag: &'static str,
-    /// The whole reason, for the message.
-    reason: String,
-    severity: Severity,
-}
-
-fn unreadable(tag: &'static str, reason: impl Into<String>) -> Unreadable {
-    Unreadable {
-        tag,
-        reason: reason.into(),
-        severity: Severity::Medium,
-    }
-}
-
 /// The attributes of a numpy dtype that decide how joblib reads an array of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct DType {
@@ -139,47 +99,58 @@ struct DType {
 impl Machine {
     /// Remembers what the arrays joblib reads depend on: how wrapper instances were made, and
     /// the arguments numpy dtypes were made from. Called after every REDUCE, NEWOBJ, OBJ and INST.
-    #[inline]
-    pub(super) fn note_call(&mut self, opcode: u8, callee: Value, args: Value, result: Value) {
+    #[inline(always)]
+    pub(crate) fn note_call(&mut self, opcode: u8, callee: Value, args: Value, result: Value) {
         if !self.joblib.enabled {
             return;
         }
-        let (Value::Global(g), Value::Object(made)) = (callee, result) else {
+        let (Value::Global(_), Value::Object(made)) = (callee, result) else {
             return;
         };
-        let Some(path) = self.heap.global_entry(g).map(|e| e.path.as_str()) else {
-            return;
-        };
-        if path == "numpy.dtype" {
-            self.joblib.dtypes.insert(made, args);
-            return;
+        let name = self.name_of(callee);
+        if !matches!(name, JoblibName::Other | JoblibName::Object) {
+            self.note_joblib_call(name, opcode, args, made);
         }
-        let how = if WRAPPER_CLASSES.contains(&path) {
-            // pickle's `_instantiate` (OBJ, INST) calls `__new__` alone only without arguments.
-            let no_args = self.heap.items_of(args).is_some_and(<[Value]>::is_empty);
-            match opcode {
-                NEWOBJ | NEWOBJ_EX => Made::Bare,
-                OBJ | INST if no_args => Made::Bare,
-                _ => Made::Initialised,
-            }
-        } else if CONSTRUCTORS.contains(&path) && matches!(opcode, REDUCE | OBJ | INST) {
-            let items = self.heap.items_of(args).unwrap_or_default();
-            if !items.first().is_some_and(|&c| self.is_wrapper_class(c)) {
+    }
+
+    /// [`note_call`](Self::note_call) for a call of a global that matters to joblib.
+    #[inline(never)]
+    fn note_joblib_call(&mut self, name: JoblibName, opcode: u8, args: Value, made: ObjId) {
+        let how = match name {
+            JoblibName::Other | JoblibName::Object => return,
+            JoblibName::Dtype => {
+                self.joblib.dtypes.insert(made, args);
                 return;
             }
-            // `_reconstructor(cls, base, state)` calls `base.__new__(cls, state)` and
-            // `base.__init__` unless `base` is `object`.
-            let on_object = items
-                .get(1)
-                .and_then(|&b| self.global_path(b))
-                .is_some_and(|p| matches!(p, "builtins.object" | "__builtin__.object"));
-            if on_object || !path.ends_with("_reconstructor") {
-                Made::Bare
-            } else {
-                Made::Initialised
+            JoblibName::Wrapper => {
+                // pickle's `_instantiate` (OBJ, INST) calls `__new__` alone only without
+                // arguments.
+                let no_args = self.heap.items_of(args).is_some_and(<[Value]>::is_empty);
+                match opcode {
+                    NEWOBJ | NEWOBJ_EX => Made::Bare,
+                    OBJ | INST if no_args => Made::Bare,
+                    _ => Made::Initialised,
+                }
             }
-        } else {
-            return;
+            JoblibName::NewObj | JoblibName::Reconstructor => {
+                if !matches!(opcode, REDUCE | OBJ | INST) {
+                    return;
+                }
+                let items = self.heap.items_of(args).unwrap_or_default();
+                if !items.first().is_some_and(|&c| self.is_wrapper_class(c)) {
+                    return;
+                }
+                // `_reconstructor(cls, base, state)` calls `base.__new__(cls, state)` and
+                // `base.__init__` unless `base` is `object`.
+                let on_object = items
+                    .get(1)
+                    .is_some_and(|&b| self.name_of(b) == JoblibName::Object);
+                if on_object || name == JoblibName::NewObj {
+                    Made::Bare
+                } else {
+                    Made::Initialised
+                }
+            }
         };
         self.joblib.wrappers.insert(made, how);
     }
@@ -199,8 +170,16 @@ impl Machine {
         let (ObjKind::Instance { class }, state) = (obj.kind, obj.state) else {
             return AfterBuild::Plain;
         };
+        // Only a wrapper class, or a copyreg helper given one, makes wrappers.
+        let name = self.name_of(class);
+        if !matches!(
+            name,
+            JoblibName::Wrapper | JoblibName::NewObj | JoblibName::Reconstructor
+        ) {
+            return AfterBuild::Plain;
+        }
         let made = self.joblib.wrappers.get(&id).copied();
-        if made.is_none() && !self.is_wrapper_class(class) {
+        if made.is_none() && name != JoblibName::Wrapper {
             return AfterBuild::Plain;
         }
         self.joblib.wrappers.insert(id, Made::Read);
@@ -484,14 +463,16 @@ impl Machine {
     }
 
     fn is_wrapper_class(&self, class: Value) -> bool {
-        self.global_path(class)
-            .is_some_and(|p| WRAPPER_CLASSES.contains(&p))
+        self.name_of(class) == JoblibName::Wrapper
     }
 
-    fn global_path(&self, value: Value) -> Option<&str> {
+    fn name_of(&self, value: Value) -> JoblibName {
         match value {
-            Value::Global(g) => self.heap.global_entry(g).map(|e| e.path.as_str()),
-            _ => None,
+            Value::Global(g) => self
+                .heap
+                .global_entry(g)
+                .map_or(JoblibName::Other, |e| e.joblib),
+            _ => JoblibName::Other,
         }
     }
 }
@@ -517,201 +498,6 @@ fn parse_typestr(text: &str) -> Option<(u8, u64)> {
     };
     let size = if kind == b'O' { 8 } else { size };
     fits.then_some((kind, size))
-}
-
-impl PickleStream {
-    /// After a BUILD at `offset`: when joblib's loader reads an array now, starts reading it.
-    pub(super) fn after_build(&mut self, offset: u64, findings: &mut Findings) {
-        let read = match self.machine.joblib_after_build() {
-            AfterBuild::Plain => return,
-            AfterBuild::Unreadable(why) => {
-                self.unreadable_array(offset, why, findings);
-                return;
-            }
-            AfterBuild::Read(read) => read,
-        };
-        if self.frame_end > self.pos {
-            // The pure-Python unpickler joblib uses reads a frame whole: the array would come
-            // from after the frame while the frame's remaining opcodes still run.
-            let reason = format!(
-                "its BUILD is not the last opcode of its frame, so joblib reads the array from offset {} while {} bytes of the frame remain to run",
-                self.frame_end,
-                self.frame_end - self.pos
-            );
-            self.unreadable_array(offset, unreadable("BUILD inside a frame", reason), findings);
-            return;
-        }
-        // The array takes the wrapper's place once read.
-        self.machine.stack.pop();
-        self.arrays = self.arrays.saturating_add(1);
-        self.outcome = Some(Outcome::Pickle);
-        match read {
-            ArrayRead::Raw { padded: true, len } => {
-                self.state = State::Padding {
-                    at: self.pos,
-                    len,
-                    wrapper: offset,
-                }
-            }
-            // Under a plain `pickle.load` the first array byte is the next opcode: sniff it.
-            ArrayRead::Raw { padded: false, len } => {
-                self.begin_array(self.pos, len, Sniff::From(None), offset, findings)
-            }
-            ArrayRead::Pickled => self.begin_nested(),
-        }
-    }
-
-    fn unreadable_array(&mut self, offset: u64, why: Unreadable, findings: &mut Findings) {
-        findings.push(
-            Rule::JoblibUnreadableArray,
-            why.severity,
-            self.member.as_deref(),
-            Some(offset),
-            format!(
-                "joblib's loader reads a NumpyArrayWrapper's array from the file after this BUILD, but {}; the bytes that follow were read as pickle opcodes",
-                why.reason
-            ),
-            Some(String::from(why.tag)),
-        );
-    }
-
-    /// Starts reading past `len` bytes of array data at `start`, the wrapper's BUILD being at
-    /// `wrapper`.
-    fn begin_array(
-        &mut self,
-        start: u64,
-        len: u64,
-        sniff: Sniff,
-        wrapper: u64,
-        findings: &mut Findings,
-    ) {
-        if start.checked_add(len).is_none() {
-            self.broken(
-                wrapper,
-                Break::malformed("joblib array data runs past any possible file size"),
-                findings,
-            );
-            return;
-        }
-        let mut prefix = Vec::new();
-        let sniffed = match sniff {
-            Sniff::From(first) => {
-                prefix.extend(first);
-                true
-            }
-            Sniff::No => false,
-        };
-        self.skipped_operand |= !sniffed && len > 0;
-        let op = LongOperand {
-            kind: LargeKind::Bytes,
-            role: Role::Array,
-            op_offset: wrapper,
-            start,
-            len,
-            seen: prefix.len() as u64,
-            prefix,
-            child: None,
-            decided: !sniffed,
-        };
-        let complete = op.seen >= op.len;
-        self.state = State::Long(op);
-        if complete {
-            self.end_long(findings);
-        }
-    }
-
-    /// The padding-length byte that precedes an aligned array; returns what is left of `data`.
-    pub(super) fn feed_padding<'d>(&mut self, data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
-        let State::Padding { at, len, wrapper } = self.state else {
-            return data;
-        };
-        let Some((&byte, rest)) = data.split_first() else {
-            return data;
-        };
-        let padding = u64::from(byte);
-        let Some(total) = len.checked_add(padding) else {
-            self.broken(
-                wrapper,
-                Break::malformed("joblib array data runs past any possible file size"),
-                findings,
-            );
-            return &[];
-        };
-        if super::opcodes::name(byte).is_some() {
-            // joblib writes 1 to 16 here, never an opcode; a plain `pickle.load` would run this
-            // byte next, so the whole region is sniffed for a pickle.
-            let region = total.saturating_add(1);
-            self.begin_array(at, region, Sniff::From(Some(byte)), wrapper, findings);
-        } else {
-            self.begin_array(at + 1, total, Sniff::No, wrapper, findings);
-        }
-        rest
-    }
-
-    /// Starts the nested pickle of an array of objects at the current offset: a fresh plain
-    /// unpickler's (new stack, memo and values), with the outer pickle suspended until its STOP.
-    fn begin_nested(&mut self) {
-        let mut machine = Machine::new(&self.limits);
-        machine.joblib.enabled = false;
-        // Any break makes `joblib.load` raise: it is reported, never taken for "not a pickle".
-        machine.committed = true;
-        let outer = core::mem::replace(&mut self.machine, machine);
-        self.suspended = Some(Box::new(Suspended {
-            machine: outer,
-            pickle_start: self.pickle_start,
-        }));
-        self.pickle_start = self.pos;
-    }
-
-    /// The nested pickle reached its STOP: the outer pickle resumes where the pure-Python
-    /// unpickler leaves the file, after the nested pickle's last frame, with the array in the
-    /// wrapper's place.
-    pub(super) fn end_nested(&mut self, findings: &mut Findings) {
-        if !self.resume_suspended(findings) {
-            return;
-        }
-        let stop = self.pos;
-        if let Err(b) = self.machine.push_value(Value::Unknown) {
-            self.broken(stop, b, findings);
-            return;
-        }
-        if self.frame_end > stop {
-            self.skipped_operand = true;
-            self.state = State::Long(LongOperand {
-                kind: LargeKind::Bytes,
-                role: Role::FrameTail,
-                op_offset: stop,
-                start: stop,
-                len: self.frame_end - stop,
-                seen: 0,
-                prefix: Vec::new(),
-                child: None,
-                decided: true,
-            });
-        }
-    }
-
-    /// Retires the nested pickle's machine, judging what it still holds, and puts the
-    /// suspended outer one back. False when no pickle was suspended.
-    pub(super) fn resume_suspended(&mut self, findings: &mut Findings) -> bool {
-        let Some(outer) = self.suspended.take() else {
-            return false;
-        };
-        let nested = core::mem::replace(&mut self.machine, outer.machine);
-        nested.settle_lookups(findings);
-        self.degraded |= nested.heap_exhausted() || nested.memo_overflowed();
-        self.pickle_start = outer.pickle_start;
-        true
-    }
-}
-
-/// Whether array bytes are sniffed for a pickle before they are skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sniff {
-    /// Yes, from their first byte, which is given when consumed already.
-    From(Option<u8>),
-    /// No: a plain `pickle.load` cannot reach them.
-    No,
 }
 
 #[cfg(test)]
