@@ -40,6 +40,12 @@ pub(crate) trait Reader: Debug {
         false
     }
 
+    /// Whether the reader has already concluded that the bytes are its format (a pickle that
+    /// did something only a pickle does), so nothing else can be at the file's end to look for.
+    fn recognized(&self) -> bool {
+        true
+    }
+
     /// Whether the reader has already concluded that the bytes are not its format (a
     /// tentative pickle that did something no pickle does), so the file's tail may be read
     /// for an appended archive.

@@ -213,6 +213,10 @@ impl Scanner {
         {
             self.stage = Stage::Gap;
         }
+        // A recognised pickle is judged as one: its end need not be kept for an archive.
+        if matches!(&self.stage, Stage::Reading(reader) if reader.recognized()) {
+            self.tail = None;
+        }
         if let Some(tail) = &mut self.tail {
             tail.feed(offset, bytes);
         }

@@ -587,6 +587,10 @@ impl Reader for PickleStream {
         self.skipped_operand
     }
 
+    fn recognized(&self) -> bool {
+        self.pickles > 0 || self.machine.committed
+    }
+
     fn unrecognized(&self) -> bool {
         self.pickles == 0 && self.outcome != Some(Outcome::Pickle)
     }

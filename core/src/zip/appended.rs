@@ -30,25 +30,33 @@ pub(crate) struct Tail {
 
 impl Tail {
     /// Keeps bytes found at `offset` if they extend the run kept so far (or start a new one).
+    /// Only the last [`WINDOW`] bytes of a feed are copied, and the buffer is trimmed only once
+    /// it holds two windows, so keeping the tail costs little next to reading the file.
     pub(crate) fn feed(&mut self, offset: u64, data: &[u8]) {
         let end = offset.saturating_add(data.len() as u64);
         if end <= self.end {
             return;
         }
-        if offset > self.end {
+        let fresh = if offset > self.end {
             self.bytes.clear();
-            self.bytes.extend_from_slice(data);
+            data
         } else {
             let from = usize::try_from(self.end - offset).unwrap_or(usize::MAX);
+            data.get(from..).unwrap_or_default()
+        };
+        let window = WINDOW as usize;
+        if fresh.len() >= window {
+            self.bytes.clear();
             self.bytes
-                .extend_from_slice(data.get(from..).unwrap_or_default());
+                .extend_from_slice(fresh.get(fresh.len() - window..).unwrap_or_default());
+        } else {
+            self.bytes.extend_from_slice(fresh);
+            if self.bytes.len() > 2 * window {
+                let excess = self.bytes.len() - window;
+                self.bytes.drain(..excess);
+            }
         }
         self.end = end;
-        let window = WINDOW as usize;
-        if self.bytes.len() > window {
-            let excess = self.bytes.len() - window;
-            self.bytes.drain(..excess);
-        }
     }
 
     /// The offset a seeking driver should read next for a file of `size` bytes, if the
