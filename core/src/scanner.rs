@@ -189,6 +189,20 @@ impl Scanner {
     /// pieces of any size, overlap what was fed before, or (in a seeking driver) skip ahead to
     /// where [`want`](Scanner::want) pointed.
     pub fn feed(&mut self, offset: u64, bytes: &[u8]) {
+        // Bytes past the announced size are not part of the input (a member whose content
+        // outruns its declared size): without this, where they were cut off would depend on
+        // how they arrived.
+        let bytes = match self.size {
+            Some(size) if offset >= size => return,
+            Some(size) => bytes
+                .get(
+                    ..usize::try_from(size - offset)
+                        .unwrap_or(usize::MAX)
+                        .min(bytes.len()),
+                )
+                .unwrap_or_default(),
+            None => bytes,
+        };
         let end = offset.saturating_add(bytes.len() as u64);
         self.bytes_read += end.saturating_sub(offset.max(self.fed_end));
         self.fed_end = self.fed_end.max(end);
