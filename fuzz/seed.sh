@@ -11,7 +11,7 @@ sources=(
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib)
+targets=(pickle scanner zip tar gzip npy joblib safetensors)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -26,6 +26,8 @@ for src in "${sources[@]}"; do
     case "$f" in */LICENSE | *.md | *.tsv | *.py | *.txt | */.gitattributes) continue ;; esac
     hash=$(sha1sum "$f" | cut -c1-40)
     magic=$(head -c 4 "$f" | od -An -tx1 | tr -d ' \n')
+    # safetensors has no magic: its header length, then `{` at offset 8.
+    brace=$(head -c 9 "$f" | tail -c +9 | od -An -tx1 | tr -d ' \n')
     for t in "${targets[@]}"; do
       case "$t" in
         pickle)
@@ -35,6 +37,7 @@ for src in "${sources[@]}"; do
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
             scanner:* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
+            safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac
           [ -e "$here/corpus/$t/$hash" ] || { printf '\x07\x01\x40\xff' | cat - "$f" >"$here/corpus/$t/$hash"; } ;;

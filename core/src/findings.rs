@@ -137,6 +137,27 @@ impl Findings {
         self.list.get_mut(index)
     }
 
+    /// An empty sink with the same policy and size, for a reading whose findings are kept
+    /// only if it turns out to be the right one.
+    pub(crate) fn empty_like(&self) -> Findings {
+        Findings::new(self.policy.clone(), self.max)
+    }
+
+    /// Moves in the findings of another sink for this same input (already graded by the
+    /// same policy).
+    pub(crate) fn absorb(&mut self, other: Vec<Finding>) {
+        for f in other {
+            self.push(
+                f.rule,
+                f.severity,
+                f.member.as_deref(),
+                f.offset,
+                f.message,
+                f.evidence,
+            );
+        }
+    }
+
     /// Moves findings of a nested scan in; their members are placed under `path`.
     pub(crate) fn absorb_under(&mut self, path: &str, nested: Vec<Finding>) {
         for f in nested {

@@ -37,6 +37,7 @@ mod policy;
 mod reader;
 mod report;
 mod rules;
+mod safetensors;
 mod scanner;
 mod sniff;
 mod tar;

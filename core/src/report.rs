@@ -117,6 +117,9 @@ pub enum Format {
     /// A NumPy `.npy` array file.
     #[serde(rename = "npy")]
     Npy,
+    /// A safetensors file: a JSON header and raw tensor bytes, nothing executable.
+    #[serde(rename = "safetensors")]
+    Safetensors,
     /// A zip archive of no more specific kind.
     #[serde(rename = "zip")]
     Zip,
@@ -175,6 +178,7 @@ impl Format {
             Format::PytorchLegacy => "pytorch-legacy",
             Format::Joblib => "joblib",
             Format::Npy => "npy",
+            Format::Safetensors => "safetensors",
             Format::Zip => "zip",
             Format::PytorchZip => "pytorch-zip",
             Format::Torchscript => "torchscript",

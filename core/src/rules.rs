@@ -124,6 +124,9 @@ rules! {
     /// A `.npy` header that numpy would reject or read differently.
     NumpyMalformedHeader = "numpy.malformed-header", Medium, "Broken .npy header",
         "The .npy header is not a valid header dictionary (magic, version, length, descr, fortran_order, shape).";
+    /// A safetensors file the reference `safetensors` library would refuse or read differently.
+    SafetensorsInvalid = "safetensors.invalid", Medium, "Invalid safetensors file",
+        "The safetensors header (length, JSON, dtype, shape, data offsets, metadata) breaks the format's rules: the safetensors library refuses the file or ignores part of its header.";
     /// A configured limit stopped part of the analysis.
     ScanLimitReached = "scan.limit-reached", Medium, "Analysis limit reached",
         "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";

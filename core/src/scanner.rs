@@ -15,7 +15,7 @@ use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
 use crate::zip::Tail;
-use crate::{compressed, numpy, tar, zip};
+use crate::{compressed, numpy, safetensors, tar, zip};
 
 /// How many bytes a [`Want::Range`] suggests reading at once.
 const READ_HINT: u64 = 64 * 1024;
@@ -273,6 +273,17 @@ impl Scanner {
                 Box::new(compressed::Inflated::joblib_zfile(input, start))
             }
             Sniffed::Npy => Box::new(numpy::NpyReader::new(input)),
+            Sniffed::Safetensors => {
+                let tensors = safetensors::SafetensorsReader::new(input);
+                match prefix.first() {
+                    // A length whose first byte is an opcode may be a crafted pickle.
+                    Some(&b) if crate::pickle::opcodes::name(b).is_some() => {
+                        let pickle = PickleStream::new(&policy, self.limits, self.depth, None);
+                        Box::new(safetensors::OrPickle::new(tensors, pickle, &self.findings))
+                    }
+                    _ => Box::new(tensors),
+                }
+            }
             Sniffed::Unscannable(format) => {
                 self.format = format;
                 self.findings.rule(

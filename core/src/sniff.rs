@@ -25,6 +25,8 @@ pub(crate) enum Sniffed {
     JoblibZfile(u64),
     /// `\x93NUMPY`.
     Npy,
+    /// A little-endian u64 header length in `2..=MAX_HEADER`, then `{` (safetensors).
+    Safetensors,
     /// A compressed or archive format the core cannot open.
     Unscannable(Format),
     /// Nothing known.
@@ -44,6 +46,11 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     // `\x93` is also STACK_GLOBAL and `B`, `(`, `]` are opcodes: signatures come first.
     if prefix.starts_with(b"\x93NUMPY") {
         return Sniffed::Npy;
+    }
+    // A safetensors file starts with its header length, whose low bytes can look like any
+    // signature below (a 35 615-byte header starts `\x1f\x8b`, gzip's) or a pickle opcode.
+    if is_safetensors(prefix) {
+        return Sniffed::Safetensors;
     }
     if prefix.starts_with(b"PK\x03\x04") || prefix.starts_with(b"PK\x05\x06") {
         return Sniffed::Zip;
@@ -76,6 +83,18 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
         Some(&b) if opcodes::name(b).is_some() => Sniffed::Pickle,
         _ => Sniffed::Unknown,
     }
+}
+
+/// A header length the reference library accepts (at least `{}`, at most
+/// [`MAX_HEADER`](crate::safetensors::MAX_HEADER)) followed by `{`. The length is not compared
+/// with the file size, which a streaming driver does not know: a header that overruns the file
+/// is the safetensors reader's finding, in every driver alike.
+fn is_safetensors(prefix: &[u8]) -> bool {
+    let Some(&[b0, b1, b2, b3, b4, b5, b6, b7, b'{']) = prefix.get(..9) else {
+        return false;
+    };
+    let len = u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]);
+    (2..=crate::safetensors::MAX_HEADER).contains(&len)
 }
 
 /// `BZh` + block size digit + the first block's magic (π in BCD) or the end-of-stream magic.
@@ -153,5 +172,31 @@ mod tests {
         assert_eq!(sniff(b"]q\x00."), Sniffed::Pickle);
         assert_eq!(sniff(b"BZh9"), Sniffed::Pickle);
         assert_eq!(sniff(b"\x00\x01"), Sniffed::Unknown);
+        // Header lengths whose low bytes are gzip's and zlib's magic.
+        assert_eq!(
+            sniff(b"\x1f\x8b\x00\x00\x00\x00\x00\x00{"),
+            Sniffed::Safetensors
+        );
+        assert_eq!(
+            sniff(b"\x78\x9c\x00\x00\x00\x00\x00\x00{"),
+            Sniffed::Safetensors
+        );
+        assert_eq!(
+            sniff(b"\x02\x00\x00\x00\x00\x00\x00\x00{}"),
+            Sniffed::Safetensors
+        );
+        // Too short a length, too long a length, no brace.
+        assert_eq!(
+            sniff(b"\x01\x00\x00\x00\x00\x00\x00\x00{"),
+            Sniffed::Unknown
+        );
+        assert_eq!(
+            sniff(b"\x00\xe2\xf5\x05\x00\x00\x00\x00{"),
+            Sniffed::Unknown
+        );
+        assert_eq!(
+            sniff(b"\x02\x00\x00\x00\x00\x00\x00\x00["),
+            Sniffed::Unknown
+        );
     }
 }

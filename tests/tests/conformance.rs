@@ -43,8 +43,6 @@ fn pending_reason(report: &Report, bytes: &[u8]) -> Option<&'static str> {
     let magic = |m: &[u8]| bytes.starts_with(m);
     if magic(b"\x89HDF") {
         Some("HDF5")
-    } else if bytes.len() > 8 && bytes.get(8) == Some(&b'{') {
-        Some("safetensors")
     } else if bytes.first() == Some(&0x08)
         || bytes.first() == Some(&0x12)
         || bytes.first() == Some(&0x0a)

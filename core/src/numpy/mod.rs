@@ -224,7 +224,13 @@ fn preamble_len(buf: &[u8]) -> usize {
 /// Appends to `buf`, which holds the input from offset `base`, the bytes of `data` (found at
 /// `offset`) until `buf` holds `target` bytes. A piece that starts past the end of `buf` is a
 /// [`Gap`]: the header must be read whole.
-fn fill(buf: &mut Vec<u8>, base: u64, target: usize, offset: u64, data: &[u8]) -> Result<(), Gap> {
+pub(crate) fn fill(
+    buf: &mut Vec<u8>,
+    base: u64,
+    target: usize,
+    offset: u64,
+    data: &[u8],
+) -> Result<(), Gap> {
     let have = base + buf.len() as u64;
     let end = offset.saturating_add(data.len() as u64);
     if data.is_empty() || end <= have {
@@ -407,7 +413,7 @@ const SHOWN_CHARS: usize = 40;
 /// `text` made safe to quote in a finding: at most [`SHOWN_CHARS`] characters (then `…`),
 /// with control, line-separator and bidirectional-override characters escaped, so a hostile
 /// header can neither break the report's lines nor disguise what it quotes.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i == SHOWN_CHARS {
