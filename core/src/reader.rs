@@ -53,6 +53,13 @@ pub(crate) trait Reader: Debug {
         false
     }
 
+    /// No more bytes will come: finish any work deferred while bytes were still arriving, so
+    /// that what the reader still wants (asked before [`finish`](Reader::finish)) does not
+    /// depend on how the bytes were split.
+    fn settle(&mut self, findings: &mut Findings) {
+        let _ = findings;
+    }
+
     /// The input ended at `eof`. Reports what is still unfinished and says what the input
     /// turned out to be ([`Format::Unknown`] when the bytes never matched the format).
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished;

@@ -331,6 +331,9 @@ impl Scanner {
             self.decide();
         }
         let eof = self.size.unwrap_or(self.fed_end).max(self.fed_end);
+        if let Stage::Reading(reader) = &mut self.stage {
+            reader.settle(&mut self.findings);
+        }
         let stage = core::mem::replace(&mut self.stage, Stage::Gap);
         if let Some(needed) = self.missing_from(&stage, eof) {
             self.findings.rule(

@@ -483,14 +483,19 @@ impl PickleStream {
         );
     }
 
-    /// Ends the stream at absolute offset `eof`; reports truncation and unfinished pickles.
-    pub(crate) fn finish(mut self, eof: u64, findings: &mut Findings) -> Outcome {
-        // Decoding of `pending` may have been deferred until it grew: give it a last chance.
+    /// Decodes what is pending now that no more bytes come: decoding may have been deferred
+    /// until the buffer grew, and how far it got must not depend on how the bytes arrived.
+    pub(crate) fn settle(&mut self, findings: &mut Findings) {
         if matches!(self.state, State::Ops) && !self.pending.is_empty() {
             let pending = core::mem::take(&mut self.pending);
             self.retry_at = 0;
             self.dispatch(&pending, findings);
         }
+    }
+
+    /// Ends the stream at absolute offset `eof`; reports truncation and unfinished pickles.
+    pub(crate) fn finish(mut self, eof: u64, findings: &mut Findings) -> Outcome {
+        self.settle(findings);
         // A seeking driver stops once `want` points past the end: a long operand it was told
         // to skip is complete if the file holds all of it.
         if let State::Long(op) = &self.state
@@ -585,6 +590,10 @@ impl Reader for PickleStream {
 
     fn skipped(&self) -> bool {
         self.skipped_operand
+    }
+
+    fn settle(&mut self, findings: &mut Findings) {
+        PickleStream::settle(self, findings);
     }
 
     fn recognized(&self) -> bool {
