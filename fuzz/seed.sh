@@ -11,7 +11,7 @@ sources=(
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -36,7 +36,7 @@ for src in "${sources[@]}"; do
           # Format targets get the files of their format; the scanner target gets everything.
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
-            scanner:* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
+            scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
             safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac

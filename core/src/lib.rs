@@ -28,6 +28,7 @@ extern crate alloc;
 
 mod compressed;
 mod findings;
+mod gguf;
 mod inflate;
 mod limits;
 mod numpy;

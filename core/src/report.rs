@@ -165,6 +165,9 @@ pub enum Format {
     /// A RAR archive (not opened).
     #[serde(rename = "rar")]
     Rar,
+    /// A GGUF model file (llama.cpp): metadata, tensor infos and raw tensor data.
+    #[serde(rename = "gguf")]
+    Gguf,
     /// Nothing the scanner knows how to read.
     #[serde(rename = "unknown")]
     Unknown,
@@ -194,6 +197,7 @@ impl Format {
             Format::Zstd => "zstd",
             Format::Lz4 => "lz4",
             Format::Rar => "rar",
+            Format::Gguf => "gguf",
             Format::Unknown => "unknown",
         }
     }

@@ -127,6 +127,12 @@ rules! {
     /// A safetensors file the reference `safetensors` library would refuse or read differently.
     SafetensorsInvalid = "safetensors.invalid", Medium, "Invalid safetensors file",
         "The safetensors header (length, JSON, dtype, shape, data offsets, metadata) breaks the format's rules: the safetensors library refuses the file or ignores part of its header.";
+    /// A GGUF file whose header breaks the format's rules.
+    GgufMalformed = "gguf.malformed", Medium, "Malformed GGUF file",
+        "The GGUF header (magic, version, counts, metadata keys and values, tensor infos) is truncated, exceeds a bound, or uses an undefined type: llama.cpp refuses the file, and modelsieve could not judge all of it.";
+    /// A GGUF chat template that reaches for a Jinja sandbox escape.
+    GgufTemplateInjection = "gguf.template-injection", Critical, "Chat template escapes the Jinja sandbox",
+        "A tokenizer.chat_template in the GGUF metadata uses dunder attributes, attr with computed names, or Jinja globals whose internals reach Python's os module: rendering the template (as chat front ends do) can run code.";
     /// A configured limit stopped part of the analysis.
     ScanLimitReached = "scan.limit-reached", Medium, "Analysis limit reached",
         "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";

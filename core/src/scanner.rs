@@ -15,7 +15,7 @@ use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
 use crate::zip::Tail;
-use crate::{compressed, numpy, safetensors, tar, zip};
+use crate::{compressed, gguf, numpy, safetensors, tar, zip};
 
 /// How many bytes a [`Want::Range`] suggests reading at once.
 const READ_HINT: u64 = 64 * 1024;
@@ -284,6 +284,7 @@ impl Scanner {
                     _ => Box::new(tensors),
                 }
             }
+            Sniffed::Gguf => Box::new(gguf::new(input)),
             Sniffed::Unscannable(format) => {
                 self.format = format;
                 self.findings.rule(

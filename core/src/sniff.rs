@@ -29,6 +29,8 @@ pub(crate) enum Sniffed {
     Safetensors,
     /// A compressed or archive format the core cannot open.
     Unscannable(Format),
+    /// `GGUF` (llama.cpp model file).
+    Gguf,
     /// Nothing known.
     Unknown,
 }
@@ -46,6 +48,10 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     // `\x93` is also STACK_GLOBAL and `B`, `(`, `]` are opcodes: signatures come first.
     if prefix.starts_with(b"\x93NUMPY") {
         return Sniffed::Npy;
+    }
+    // `G` is the pickle opcode BINFLOAT: the GGUF magic must be checked before any pickle.
+    if prefix.starts_with(b"GGUF") {
+        return Sniffed::Gguf;
     }
     // A safetensors file starts with its header length, whose low bytes can look like any
     // signature below (a 35 615-byte header starts `\x1f\x8b`, gzip's) or a pickle opcode.
