@@ -337,16 +337,25 @@ impl Scanner {
         }
         let stage = core::mem::replace(&mut self.stage, Stage::Gap);
         if let Some(needed) = self.missing_from(&stage, eof) {
-            self.findings.rule(
-                Rule::ScanIncomplete,
-                None,
-                Some(needed),
-                // Not where feeding stopped: that depends on how the driver read.
-                format!(
-                    "the scanner needed bytes from offset {needed}, which the input did not supply"
-                ),
-                None,
-            );
+            // A member's container stops feeding it wherever its driver stopped reading, so
+            // only a file's own scan can say from where bytes were missing.
+            let (offset, message) = if self.is_member {
+                (
+                    None,
+                    String::from(
+                        "the member ended before the scanner had all it needed: its data is shorter than its header declares",
+                    ),
+                )
+            } else {
+                (
+                    Some(needed),
+                    format!(
+                        "the scanner needed bytes from offset {needed}, which the input did not supply"
+                    ),
+                )
+            };
+            self.findings
+                .rule(Rule::ScanIncomplete, None, offset, message, None);
         }
         match stage {
             Stage::Reading(reader) => {

@@ -171,6 +171,11 @@ impl ZipReader {
     /// The offset to read ahead at, when the current member's end is all that matters and only
     /// the directory can say where it is without reading the data.
     fn lookahead_offset(&self) -> Option<u64> {
+        // Only a file's own size is known to be true: a member's is what its container
+        // declares, and a tail asked for beyond its real data would never come.
+        if self.input.depth > 0 {
+            return None;
+        }
         let size = self.input.size?;
         if !matches!(&self.state, State::Data(data) if data.only_end_matters()) {
             return None;
