@@ -42,6 +42,8 @@ mod safetensors;
 mod scanner;
 mod sniff;
 mod tar;
+#[cfg(test)]
+mod test_drivers;
 mod torch_tar;
 mod zip;
 

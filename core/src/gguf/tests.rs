@@ -4,7 +4,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::{Format, Limits, Policy, Report, Rule, Scanner, Severity, Want};
+use crate::test_drivers::{same_everywhere, seeking};
+use crate::{Format, Report, Rule, Severity};
 
 /// A tiny GGUF writer.
 struct Writer {
@@ -91,58 +92,6 @@ impl Writer {
         self.out.resize(self.out.len() + data, 0);
         self.out
     }
-}
-
-fn scan(bytes: &[u8]) -> Report {
-    crate::scan_bytes(bytes, &Policy::default())
-}
-
-fn chunked(bytes: &[u8], chunk: usize, announce_size: bool) -> Report {
-    let size = announce_size.then_some(bytes.len() as u64);
-    let mut scanner = Scanner::new(&Policy::default(), Limits::default(), size);
-    for (i, piece) in bytes.chunks(chunk).enumerate() {
-        scanner.feed((i * chunk) as u64, piece);
-    }
-    scanner.finish()
-}
-
-fn seeking(bytes: &[u8], max_read: usize) -> Report {
-    let mut scanner = Scanner::new(
-        &Policy::default(),
-        Limits::default(),
-        Some(bytes.len() as u64),
-    );
-    let mut rounds = 0;
-    while let Want::Range { offset, len } = scanner.want() {
-        let start = offset as usize;
-        let end = (start + (len as usize).min(max_read)).min(bytes.len());
-        if start >= end {
-            break;
-        }
-        scanner.feed(offset, &bytes[start..end]);
-        rounds += 1;
-        assert!(rounds < 1_000_000, "want() does not advance");
-    }
-    scanner.finish()
-}
-
-/// Every driver reports the same as `scan_bytes`.
-fn same_everywhere(bytes: &[u8]) -> Report {
-    let whole = scan(bytes);
-    let others = vec![
-        ("byte by byte", chunked(bytes, 1, true)),
-        ("chunks of 7", chunked(bytes, 7, true)),
-        ("streamed without size", chunked(bytes, 13, false)),
-        ("byte by byte without size", chunked(bytes, 1, false)),
-        ("seeking", seeking(bytes, usize::MAX)),
-        ("seeking, reads of 5", seeking(bytes, 5)),
-    ];
-    for (what, report) in others {
-        assert_eq!(whole.findings, report.findings, "{what}: findings differ");
-        assert_eq!(whole.verdict, report.verdict, "{what}: verdict differs");
-        assert_eq!(whole.format, report.format, "{what}: format differs");
-    }
-    whole
 }
 
 fn rules(report: &Report) -> Vec<Rule> {

@@ -5,7 +5,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::{Finding, Format, Limits, Policy, Report, Rule, Scanner, Severity, Verdict, Want};
+use crate::test_drivers::{same_everywhere, scan, seeking};
+use crate::{Finding, Format, Report, Rule, Severity, Verdict};
 
 /// `pickle.dumps` of `os.system('id')`, protocol 2, written by hand.
 const OS_SYSTEM: &[u8] = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03.";
@@ -38,59 +39,6 @@ fn npy_exact(version: u8, header: &[u8], data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(header);
     out.extend_from_slice(data);
     out
-}
-
-fn scan(bytes: &[u8]) -> Report {
-    crate::scan_bytes(bytes, &Policy::default())
-}
-
-/// Feeds `bytes` in order in pieces of `chunk` bytes, announcing the size or not.
-fn chunked(bytes: &[u8], chunk: usize, announce_size: bool) -> Report {
-    let size = announce_size.then_some(bytes.len() as u64);
-    let mut scanner = Scanner::new(&Policy::default(), Limits::default(), size);
-    for (i, piece) in bytes.chunks(chunk).enumerate() {
-        scanner.feed((i * chunk) as u64, piece);
-    }
-    scanner.finish()
-}
-
-/// A seeking driver that reads only what `want()` names, at most `max_read` bytes at a time.
-fn seeking(bytes: &[u8], max_read: usize) -> Report {
-    let mut scanner = Scanner::new(
-        &Policy::default(),
-        Limits::default(),
-        Some(bytes.len() as u64),
-    );
-    let mut rounds = 0;
-    while let Want::Range { offset, len } = scanner.want() {
-        let start = offset as usize;
-        let end = (start + (len as usize).min(max_read)).min(bytes.len());
-        if start >= end {
-            break;
-        }
-        scanner.feed(offset, &bytes[start..end]);
-        rounds += 1;
-        assert!(rounds < 100_000, "want() does not advance");
-    }
-    scanner.finish()
-}
-
-/// Every driver must report the same as `scan_bytes`; only `bytes_read` may differ.
-fn same_everywhere(bytes: &[u8]) -> Report {
-    let whole = scan(bytes);
-    let mut others = vec![
-        ("byte by byte", chunked(bytes, 1, true)),
-        ("chunks of 7", chunked(bytes, 7, true)),
-        ("streamed without size", chunked(bytes, 13, false)),
-        ("seeking", seeking(bytes, usize::MAX)),
-        ("seeking, reads of 5", seeking(bytes, 5)),
-    ];
-    for (what, report) in others.drain(..) {
-        assert_eq!(whole.findings, report.findings, "{what}: findings differ");
-        assert_eq!(whole.verdict, report.verdict, "{what}: verdict differs");
-        assert_eq!(whole.format, report.format, "{what}: format differs");
-    }
-    whole
 }
 
 fn rules(report: &Report) -> Vec<Rule> {
