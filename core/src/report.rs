@@ -168,6 +168,30 @@ pub enum Format {
     /// A GGUF model file (llama.cpp): metadata, tensor infos and raw tensor data.
     #[serde(rename = "gguf")]
     Gguf,
+    /// An ONNX model (`ModelProto` protobuf).
+    #[serde(rename = "onnx")]
+    Onnx,
+    /// A TensorFlow SavedModel graph file (`saved_model.pb`).
+    #[serde(rename = "tf-saved-model")]
+    TfSavedModel,
+    /// A Keras SavedModel's `keras_metadata.pb` (layer configs as JSON).
+    #[serde(rename = "keras-metadata")]
+    KerasMetadata,
+    /// A Keras v3 `.keras` archive (zip of `config.json`, `metadata.json`, `model.weights.h5`).
+    #[serde(rename = "keras")]
+    Keras,
+    /// A Keras model config as JSON (`config.json` of a `.keras` archive).
+    #[serde(rename = "keras-config")]
+    KerasConfig,
+    /// A JSON document that is not a model config.
+    #[serde(rename = "json")]
+    Json,
+    /// A Keras model saved as HDF5 (`.h5` with a `model_config` attribute).
+    #[serde(rename = "keras-h5")]
+    KerasH5,
+    /// An HDF5 file without a Keras model config (weights only, or other data).
+    #[serde(rename = "hdf5")]
+    Hdf5,
     /// Nothing the scanner knows how to read.
     #[serde(rename = "unknown")]
     Unknown,
@@ -198,6 +222,14 @@ impl Format {
             Format::Lz4 => "lz4",
             Format::Rar => "rar",
             Format::Gguf => "gguf",
+            Format::Onnx => "onnx",
+            Format::TfSavedModel => "tf-saved-model",
+            Format::KerasMetadata => "keras-metadata",
+            Format::Keras => "keras",
+            Format::KerasConfig => "keras-config",
+            Format::Json => "json",
+            Format::KerasH5 => "keras-h5",
+            Format::Hdf5 => "hdf5",
             Format::Unknown => "unknown",
         }
     }

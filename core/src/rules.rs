@@ -133,6 +133,36 @@ rules! {
     /// A GGUF chat template that reaches for a Jinja sandbox escape.
     GgufTemplateInjection = "gguf.template-injection", Critical, "Chat template escapes the Jinja sandbox",
         "A tokenizer.chat_template in the GGUF metadata uses dunder attributes, attr with computed names, or Jinja globals whose internals reach Python's os module: rendering the template (as chat front ends do) can run code.";
+    /// An ONNX tensor whose external data lies outside the model's folder.
+    OnnxExternalDataPath = "onnx.external-data-path", High, "External data outside the model folder",
+        "An ONNX tensor's external-data `location` is absolute, climbs with `..`, names a drive, a URL or a device: loading the model reads (and may leak) a file the model author chose.";
+    /// An ONNX operator from a domain that needs native code the model's author supplies.
+    OnnxCustomDomain = "onnx.custom-operator-domain", Medium, "Custom operator domain",
+        "A node uses an operator domain outside ai.onnx, ai.onnx.ml, com.microsoft and the training domains: running the model needs a custom-op library (native code) that its author supplies.";
+    /// ONNX external-data fields that contradict each other.
+    OnnxExternalDataMismatch = "onnx.external-data-mismatch", Medium, "Inconsistent external data",
+        "An ONNX tensor's data_location and external_data entries disagree (external data without a location, offsets or lengths that are not numbers, data both inline and external).";
+    /// An ONNX file whose protobuf structure is broken.
+    OnnxMalformed = "onnx.malformed", Medium, "Malformed ONNX file",
+        "The ONNX protobuf is truncated, nests beyond a bound, or has fields whose lengths overrun their message: onnx refuses the file, and modelsieve could not judge all of it.";
+    /// A TensorFlow graph op that touches files or runs Python.
+    TfDangerousOp = "tf.dangerous-op", High, "File or process op in a TensorFlow graph",
+        "A node of a SavedModel graph or function library uses an op that reads or writes files, lists directories or calls back into Python (ReadFile, WriteFile, MatchingFiles, PyFunc, EagerPyFunc, ...).";
+    /// A TensorFlow protobuf whose structure is broken.
+    TfMalformed = "tf.malformed", Medium, "Malformed TensorFlow file",
+        "The SavedModel or Keras metadata protobuf is truncated, nests beyond a bound, or has fields whose lengths overrun their message: modelsieve could not judge all of it.";
+    /// A Keras Lambda layer that carries code.
+    KerasLambdaCode = "keras.lambda-code", Critical, "Keras Lambda layer with code",
+        "A Keras Lambda layer carries serialized Python bytecode or source, which runs when the model is loaded or called.";
+    /// A Keras config that names an object outside Keras' own packages.
+    KerasUnsafeObject = "keras.unsafe-object", High, "Keras object outside Keras",
+        "A Keras config's module, class_name or registered_name resolves outside Keras' own packages (arbitrary callables, get_file, enable_unsafe_deserialization, TorchModuleWrapper): loading it imports and calls what the file names.";
+    /// A Keras config that is not valid JSON or not a config tree.
+    KerasInvalidConfig = "keras.invalid-config", Medium, "Invalid Keras config",
+        "A Keras model config is not valid JSON or not the shape Keras reads, so it could not be judged.";
+    /// An HDF5 file whose structure is broken.
+    Hdf5Malformed = "hdf5.malformed", Medium, "Malformed HDF5 file",
+        "The HDF5 superblock, object headers or attribute storage are truncated, point outside the file or in a cycle, or use versions modelsieve does not read: the Keras config could not be judged.";
     /// A configured limit stopped part of the analysis.
     ScanLimitReached = "scan.limit-reached", Medium, "Analysis limit reached",
         "A configured limit (nesting depth, memo size, buffered bytes, operand length) stopped part of the analysis; the file could not be fully judged.";

@@ -31,6 +31,13 @@ pub(crate) enum Sniffed {
     Unscannable(Format),
     /// `GGUF` (llama.cpp model file).
     Gguf,
+    /// The HDF5 signature `\x89HDF\r\n\x1a\n` (a Keras `.h5` model, or weights).
+    Hdf5,
+    /// A JSON object (a Keras `config.json`, or any other JSON document).
+    Json,
+    /// A protobuf message (ONNX, TensorFlow SavedModel, Keras metadata): no magic, so the
+    /// leading fields must be well formed on the wire.
+    Protobuf,
     /// Nothing known.
     Unknown,
 }
@@ -57,6 +64,9 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     // signature below (a 35 615-byte header starts `\x1f\x8b`, gzip's) or a pickle opcode.
     if is_safetensors(prefix) {
         return Sniffed::Safetensors;
+    }
+    if prefix.starts_with(HDF5_SIGNATURE) {
+        return Sniffed::Hdf5;
     }
     if prefix.starts_with(b"PK\x03\x04") || prefix.starts_with(b"PK\x05\x06") {
         return Sniffed::Zip;
@@ -85,10 +95,31 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     if is_tar(prefix) {
         return Sniffed::Tar;
     }
+    if is_json_object(prefix) {
+        return Sniffed::Json;
+    }
+    if crate::protobuf::looks_like_message(prefix) {
+        return Sniffed::Protobuf;
+    }
     match prefix.first() {
         Some(&b) if opcodes::name(b).is_some() => Sniffed::Pickle,
         _ => Sniffed::Unknown,
     }
+}
+
+/// The eight bytes every HDF5 superblock starts with.
+const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
+
+/// Optional JSON whitespace, `{`, optional whitespace, then `"` or `}`: the start of a JSON
+/// object. No pickle starts this way (`{` is not an opcode), and no protobuf field tag is JSON
+/// whitespace followed by `{`.
+fn is_json_object(prefix: &[u8]) -> bool {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let mut rest = prefix.iter().skip_while(|b| is_space(b));
+    if rest.next() != Some(&b'{') {
+        return false;
+    }
+    matches!(rest.find(|b| !is_space(b)), Some(b'"' | b'}'))
 }
 
 /// A header length the reference library accepts (at least `{}`, at most

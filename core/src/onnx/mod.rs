@@ -1,0 +1,1 @@
+//! ONNX models (`ModelProto`), walked on the wire. STUB.

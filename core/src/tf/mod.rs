@@ -1,0 +1,1 @@
+//! TensorFlow SavedModel and Keras metadata protobufs. STUB.
