@@ -174,6 +174,12 @@ pub enum Format {
     /// A TensorFlow SavedModel graph file (`saved_model.pb`).
     #[serde(rename = "tf-saved-model")]
     TfSavedModel,
+    /// A bare TensorFlow `GraphDef` (a frozen graph `.pb`).
+    #[serde(rename = "tf-graph-def")]
+    TfGraphDef,
+    /// A SavedModel's `fingerprint.pb` (hashes only).
+    #[serde(rename = "tf-fingerprint")]
+    TfFingerprint,
     /// A Keras SavedModel's `keras_metadata.pb` (layer configs as JSON).
     #[serde(rename = "keras-metadata")]
     KerasMetadata,
@@ -224,6 +230,8 @@ impl Format {
             Format::Gguf => "gguf",
             Format::Onnx => "onnx",
             Format::TfSavedModel => "tf-saved-model",
+            Format::TfGraphDef => "tf-graph-def",
+            Format::TfFingerprint => "tf-fingerprint",
             Format::KerasMetadata => "keras-metadata",
             Format::Keras => "keras",
             Format::KerasConfig => "keras-config",

@@ -287,7 +287,9 @@ impl Scanner {
             Sniffed::Gguf => Box::new(gguf::new(input)),
             Sniffed::Hdf5 => Box::new(crate::hdf5::Hdf5Reader::new(input)),
             Sniffed::Json => Box::new(crate::keras::JsonReader::new(input)),
-            Sniffed::Protobuf => crate::protobuf::reader(input, &self.findings),
+            Sniffed::Protobuf => {
+                crate::protobuf::reader(input, prefix.first().copied(), &self.findings)
+            }
             Sniffed::Unscannable(format) => {
                 self.format = format;
                 self.findings.rule(

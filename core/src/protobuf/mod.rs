@@ -1,21 +1,56 @@
-//! Protobuf messages walked on the wire (ONNX, TensorFlow SavedModel, Keras metadata).
+//! Protobuf model files, walked on the wire without generated code: ONNX models, TensorFlow
+//! SavedModels and Keras SavedModel metadata.
 //!
-//! STUB: replaced by the protobuf walker.
+//! Protobuf has no magic number and these schemas overlap on the wire (field 2 is a string in
+//! ONNX and a `MetaGraphDef` in a SavedModel), so every schema reads the same bytes side by side
+//! ([`Readings`]) and the fields each one saw decide what the file is. A reading that does not
+//! recognise the file still contributes its high and critical findings: a graph op that runs
+//! Python is reported even in a file that is odd in other ways.
+
+mod readings;
+#[cfg(test)]
+pub(crate) mod tests;
+mod walker;
+mod wire;
+
+pub(crate) use readings::Readings;
+pub(crate) use walker::{Action, Schema, Value, Walker};
+pub(crate) use wire::{WireType, looks_like_message};
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 
 use crate::findings::Findings;
+use crate::pickle::{PickleStream, opcodes};
 use crate::reader::Reader;
 use crate::scanner::Input;
 
-/// Whether the leading bytes are well-formed protobuf fields.
-pub(crate) fn looks_like_message(prefix: &[u8]) -> bool {
-    let _ = prefix;
-    false
+/// A reader whose input may turn out to be another format's.
+pub(crate) trait Reading: Reader {
+    /// Whether the input started like this reader's format, though it is not recognised (yet).
+    fn partly_recognized(&self) -> bool;
 }
 
-/// The readings of a protobuf file.
-pub(crate) fn reader(input: Input, findings: &Findings) -> Box<dyn Reader> {
-    let _ = findings;
-    Box::new(crate::hdf5::Hdf5Reader::new(input))
+impl Reading for PickleStream {
+    fn partly_recognized(&self) -> bool {
+        false
+    }
+}
+
+/// The readings of an input that the sniffer found to start with protobuf fields: ONNX,
+/// SavedModel, bare GraphDef and Keras metadata, and a pickle too when the first byte is also a pickle opcode
+/// (a protocol-0 pickle can start like a protobuf field).
+pub(crate) fn reader(input: Input, first: Option<u8>, findings: &Findings) -> Box<dyn Reader> {
+    let mut readers: Vec<Box<dyn Reading>> = alloc::vec![
+        Box::new(Walker::new(crate::onnx::Model::default(), input.size)),
+        Box::new(Walker::new(crate::tf::Graphs::saved_model(), input.size)),
+        Box::new(Walker::new(crate::tf::Graphs::graph_def(), input.size)),
+        Box::new(Walker::new(crate::tf::KerasMetadata::default(), input.size)),
+        Box::new(Walker::new(crate::tf::Fingerprint::default(), input.size)),
+    ];
+    if first.is_some_and(|b| opcodes::name(b).is_some()) {
+        let stream = PickleStream::new(findings.policy(), input.limits, input.depth, None);
+        readers.push(Box::new(stream));
+    }
+    Box::new(Readings::new(readers, findings))
 }
