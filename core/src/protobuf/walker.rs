@@ -328,13 +328,14 @@ impl<S: Schema> Walker<S> {
                     }
                 }
                 Step::Tag | Step::Varint { .. } | Step::Length { .. } => {
+                    // Bytes kept from earlier pieces are the varint's first bytes.
+                    let varint_start = at - self.token.len() as u64;
                     let before = used;
                     let taken = self.take_varint(data, &mut used);
                     self.pos += (used - before) as u64;
                     match taken {
                         Err(error) => {
-                            let start = at - self.token.len() as u64;
-                            return self.stop(start, format!("{error}"), findings);
+                            return self.stop(varint_start, format!("{error}"), findings);
                         }
                         Ok(None) => return,
                         Ok(Some((value, len))) => {
