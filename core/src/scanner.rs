@@ -259,11 +259,18 @@ impl Scanner {
                 let stream = PickleStream::new(&policy, self.limits, self.depth, None);
                 // A file or a container member is what joblib.load and torch.load open; bytes
                 // nested in a pickle reach only pickle.loads.
-                Box::new(if self.depth > 0 && !self.is_member {
+                let stream = if self.depth > 0 && !self.is_member {
                     stream.plain()
                 } else {
                     stream
-                })
+                };
+                // A protocol-0 pickle can start like protobuf fields, and a protobuf model
+                // can start with a field whose tag is an opcode: read both ways.
+                if crate::protobuf::looks_like_message(&prefix) {
+                    crate::protobuf::reader(input, Some(stream), &self.findings)
+                } else {
+                    Box::new(stream)
+                }
             }
             Sniffed::Zip => Box::new(zip::ZipReader::new(input)),
             Sniffed::Tar => Box::new(tar::TarReader::new(input)),
@@ -287,9 +294,7 @@ impl Scanner {
             Sniffed::Gguf => Box::new(gguf::new(input)),
             Sniffed::Hdf5 => Box::new(crate::hdf5::Hdf5Reader::new(input)),
             Sniffed::Json => Box::new(crate::keras::JsonReader::new(input)),
-            Sniffed::Protobuf => {
-                crate::protobuf::reader(input, prefix.first().copied(), &self.findings)
-            }
+            Sniffed::Protobuf => crate::protobuf::reader(input, None, &self.findings),
             Sniffed::Unscannable(format) => {
                 self.format = format;
                 self.findings.rule(

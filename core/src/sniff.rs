@@ -36,7 +36,8 @@ pub(crate) enum Sniffed {
     /// A JSON object (a Keras `config.json`, or any other JSON document).
     Json,
     /// A protobuf message (ONNX, TensorFlow SavedModel, Keras metadata): no magic, so the
-    /// leading fields must be well formed on the wire.
+    /// leading fields must be well formed on the wire. (A first byte that is also a pickle
+    /// opcode sniffs as [`Sniffed::Pickle`], and the scanner adds the protobuf readings.)
     Protobuf,
     /// Nothing known.
     Unknown,
@@ -98,11 +99,10 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     if is_json_object(prefix) {
         return Sniffed::Json;
     }
-    if crate::protobuf::looks_like_message(prefix) {
-        return Sniffed::Protobuf;
-    }
     match prefix.first() {
+        // Protobuf that starts like a pickle runs as a pickle beside the protobuf readings.
         Some(&b) if opcodes::name(b).is_some() => Sniffed::Pickle,
+        _ if crate::protobuf::looks_like_message(prefix) => Sniffed::Protobuf,
         _ => Sniffed::Unknown,
     }
 }

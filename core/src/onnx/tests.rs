@@ -143,3 +143,15 @@ fn a_tensor_in_a_nested_graph_attribute_is_checked() {
         report.findings
     );
 }
+
+#[test]
+fn a_model_whose_first_field_is_a_pickle_opcode_is_still_read() {
+    // `(` is field 5 (model_version) as a varint, and MARK to a pickle: fields may come in any
+    // order, so a model can be made to start like a pickle.
+    let mut file = number(5, 1);
+    assert_eq!(file[0], b'(');
+    file.extend(model(&[], &[external_tensor("/etc/passwd")], &[]));
+    let report = same_everywhere(&file);
+    assert_eq!(report.format, Format::Onnx);
+    assert_eq!(report.verdict, Verdict::Dangerous);
+}

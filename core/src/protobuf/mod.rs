@@ -21,7 +21,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::findings::Findings;
-use crate::pickle::{PickleStream, opcodes};
+use crate::pickle::PickleStream;
 use crate::reader::Reader;
 use crate::scanner::Input;
 
@@ -37,20 +37,37 @@ impl Reading for PickleStream {
     }
 }
 
-/// The readings of an input that the sniffer found to start with protobuf fields: ONNX,
-/// SavedModel, bare GraphDef and Keras metadata, and a pickle too when the first byte is also a pickle opcode
-/// (a protocol-0 pickle can start like a protobuf field).
-pub(crate) fn reader(input: Input, first: Option<u8>, findings: &Findings) -> Box<dyn Reader> {
-    let mut readers: Vec<Box<dyn Reading>> = alloc::vec![
-        Box::new(Walker::new(crate::onnx::Model::default(), input.size)),
-        Box::new(Walker::new(crate::tf::Graphs::saved_model(), input.size)),
-        Box::new(Walker::new(crate::tf::Graphs::graph_def(), input.size)),
-        Box::new(Walker::new(crate::tf::KerasMetadata::default(), input.size)),
-        Box::new(Walker::new(crate::tf::Fingerprint::default(), input.size)),
-    ];
-    if first.is_some_and(|b| opcodes::name(b).is_some()) {
-        let stream = PickleStream::new(findings.policy(), input.limits, input.depth, None);
+/// The readings of an input whose first bytes are protobuf fields: ONNX, SavedModel, bare
+/// GraphDef, Keras metadata and fingerprint, plus `pickle` when the first byte is also a pickle
+/// opcode (a protocol-0 pickle can start like a protobuf field, and a model can be crafted to).
+pub(crate) fn reader(
+    input: Input,
+    pickle: Option<PickleStream>,
+    findings: &Findings,
+) -> Box<dyn Reader> {
+    let mut readers: Vec<Box<dyn Reading>> = Vec::new();
+    if let Some(stream) = pickle {
         readers.push(Box::new(stream));
     }
+    readers.push(Box::new(Walker::new(
+        crate::onnx::Model::default(),
+        input.size,
+    )));
+    readers.push(Box::new(Walker::new(
+        crate::tf::Graphs::saved_model(),
+        input.size,
+    )));
+    readers.push(Box::new(Walker::new(
+        crate::tf::Graphs::graph_def(),
+        input.size,
+    )));
+    readers.push(Box::new(Walker::new(
+        crate::tf::KerasMetadata::default(),
+        input.size,
+    )));
+    readers.push(Box::new(Walker::new(
+        crate::tf::Fingerprint::default(),
+        input.size,
+    )));
     Box::new(Readings::new(readers, findings))
 }

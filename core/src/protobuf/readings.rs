@@ -61,6 +61,14 @@ impl Reader for Readings {
         result
     }
 
+    fn recognized(&self) -> bool {
+        self.readings.iter().any(|r| r.reader.recognized())
+    }
+
+    fn unrecognized(&self) -> bool {
+        self.readings.iter().all(|r| r.reader.unrecognized())
+    }
+
     fn skipped(&self) -> bool {
         self.readings.iter().any(|r| r.reader.skipped())
     }

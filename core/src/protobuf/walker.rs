@@ -594,6 +594,16 @@ impl<S: Schema> Reader for Walker<S> {
         self.skipped_any
     }
 
+    fn recognized(&self) -> bool {
+        self.schema.recognized()
+    }
+
+    /// Asked only once the walk wants nothing more: then a schema that has not recognised the
+    /// input never will.
+    fn unrecognized(&self) -> bool {
+        !self.schema.recognized()
+    }
+
     fn finish(mut self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
         // A seeking driver stops when the reader wants the end of the input: a value skipped up
         // to the very end was passed over, and the messages it ends are complete.
