@@ -1,6 +1,8 @@
 //! Shared helpers for the cross-crate tests: where the fixtures and the conformance corpus
 //! live, and the drivers the tests compare.
 
+pub mod gguf;
+
 use std::path::{Path, PathBuf};
 
 use modelsieve_core::{Limits, Policy, Report, Scanner, Want};
