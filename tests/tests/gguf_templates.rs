@@ -132,3 +132,49 @@ fn a_real_template_with_a_payload_appended_is_flagged() {
         );
     }
 }
+
+#[test]
+fn hostile_templates_take_linear_time() {
+    use std::time::{Duration, Instant};
+    // Debug build on a loaded 2-core machine: generous, but far below what a quadratic pass
+    // over 8 MB would take.
+    let bound = Duration::from_secs(20);
+    let n = 8 << 20;
+    let cases: Vec<(&str, String)> = vec![
+        ("unclosed brackets", format!("{{{{ {}", "(".repeat(n))),
+        ("raw blocks never ended", "{% raw %}".repeat(n / 9)),
+        (
+            "endraw-like tags",
+            format!("{{% raw %}}{}", "{%- endraw x %}".repeat(n / 15)),
+        ),
+        ("many tags", "{{a}}".repeat(n / 5)),
+        (
+            "many underscore variables",
+            (0..n / 24)
+                .map(|i| format!("{{% set u{i} = '_' %}}"))
+                .collect(),
+        ),
+        (
+            "unclosed comment",
+            format!("{{# {}", "{{ x }}".repeat(n / 7)),
+        ),
+        ("unclosed string", format!("{{{{ '{}", "}}".repeat(n / 2))),
+        ("escapes", format!("{{{{ '{}' }}}}", "\\N{".repeat(n / 3))),
+        (
+            "replace chains",
+            "{{ 'ab'|replace('a', '_') }}".repeat(n / 30),
+        ),
+    ];
+    for (what, text) in cases {
+        let file = tiny_model(&[("tokenizer.chat_template", &text)]);
+        let start = Instant::now();
+        let report = scan_bytes(&file, &Policy::default());
+        let took = start.elapsed();
+        assert!(took < bound, "{what}: {took:?}");
+        assert!(
+            report.findings.len() <= 10,
+            "{what}: {}",
+            report.findings.len()
+        );
+    }
+}

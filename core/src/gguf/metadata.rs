@@ -438,11 +438,26 @@ impl Parser {
                 if is_template_key(key) {
                     let text = String::from_utf8_lossy(text);
                     for hit in template::check(&text) {
+                        let (rule, consequence) = if hit.limit {
+                            (
+                                Rule::ScanLimitReached,
+                                "so the template could not be fully judged",
+                            )
+                        } else {
+                            (
+                                Rule::GgufTemplateInjection,
+                                "rendering it (as chat front ends do when a chat starts) can escape the Jinja sandbox and run code",
+                            )
+                        };
                         findings.rule(
-                            Rule::GgufTemplateInjection,
+                            rule,
                             None,
                             Some(at),
-                            format!("the chat template '{}' {}; rendering it (as chat front ends do when a chat starts) can escape the Jinja sandbox and run code", shown(key), hit.why),
+                            format!(
+                                "the chat template '{}' {}; {consequence}",
+                                shown(key),
+                                hit.why
+                            ),
                             Some(shown(&hit.snippet)),
                         );
                     }

@@ -30,6 +30,9 @@ use super::template_lex::{Token, keyword, tags, tokens};
 /// Most findings reported for one template.
 const MAX_HITS: usize = 10;
 
+/// Most distinct variables remembered as holding underscores; real templates have none.
+const MAX_UNDERSCORE_VARIABLES: usize = 1024;
+
 /// One suspicious tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Hit {
@@ -37,6 +40,8 @@ pub(super) struct Hit {
     pub(super) snippet: String,
     /// What is wrong with it, completing "the chat template … ".
     pub(super) why: &'static str,
+    /// Whether the hit is a bound of the analysis, not a sandbox escape.
+    pub(super) limit: bool,
 }
 
 /// Globals of the default Jinja environment (and of Flask's) whose attributes lead out.
@@ -95,6 +100,10 @@ mod why {
     pub(super) const KWARG: &str = "passes keyword arguments named with underscores (dict(__cla=1, ss__=1)|join), which spells a dunder name at run time";
     /// Characters out of a printed object.
     pub(super) const PRINTED: &str = "picks characters out of an object's printed form or a literal ((()|select|string)[24]), a way to get underscores past filters";
+    /// A tag too long to read whole.
+    pub(super) const LONG_TAG: &str = "has a tag of more than 65536 tokens, more than modelsieve reads; the rest of that tag was not judged";
+    /// Too many underscore variables.
+    pub(super) const MANY_VARIABLES: &str = "assigns underscores to more than 1024 variables, more than modelsieve tracks; later joins of them were not judged";
     /// Another template file.
     pub(super) const LOADS: &str = "loads another template file by name (include, import, extends, from), which reads the file system through the renderer's loader";
 }
@@ -102,20 +111,28 @@ mod why {
 /// Checks `text`, returning the suspicious tags (one per reason, the first tag that has it).
 pub(super) fn check(text: &str) -> Vec<Hit> {
     let mut hits: Vec<Hit> = Vec::new();
-    // Variables assigned a string of underscores so far.
+    // Variables assigned underscore pieces so far.
     let mut underscores: BTreeSet<String> = BTreeSet::new();
     for tag in tags(text) {
-        let toks = tokens(tag.code);
-        let mut why = judge(&toks, &underscores);
+        let (toks, cut) = tokens(tag.code);
+        let mut found = judge(&toks, &underscores).map(|why| (why, false));
         if tag.statement && LOADING_STATEMENTS.contains(&keyword(tag.code)) {
-            why = why.or(Some(why::LOADS));
+            found = found.or(Some((why::LOADS, false)));
         }
-        learn(&toks, &mut underscores);
-        if let Some(why) = why {
+        if cut {
+            found = found.or(Some((why::LONG_TAG, true)));
+        }
+        if underscores.len() < MAX_UNDERSCORE_VARIABLES {
+            learn(&toks, &mut underscores);
+        } else {
+            found = found.or(Some((why::MANY_VARIABLES, true)));
+        }
+        if let Some((why, limit)) = found {
             if !hits.iter().any(|h| h.why == why) {
                 hits.push(Hit {
                     snippet: String::from(tag.code.trim()),
                     why,
+                    limit,
                 });
                 if hits.len() >= MAX_HITS {
                     break;

@@ -34,43 +34,57 @@ pub(super) enum Token {
     Punct(char),
 }
 
-/// The code inside each `{{ }}` and `{% %}` tag of `text`, in order.
-pub(super) fn tags(text: &str) -> Vec<Tag<'_>> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = rest.get(open.saturating_add(1)..).unwrap_or_default();
-        let kind = after.chars().next();
-        let body = after.get(1..).unwrap_or_default();
-        match kind {
-            Some('#') => {
-                // Comments hold no strings: the first `#}` ends one.
-                rest = body
-                    .find("#}")
-                    .and_then(|end| body.get(end.saturating_add(2)..))
-                    .unwrap_or_default();
-            }
-            Some(k @ ('{' | '%')) => {
-                let close = if k == '{' { "}}" } else { "%}" };
-                let (code, next) = match find_close(body, close) {
-                    Some(end) => (
-                        body.get(..end).unwrap_or_default(),
-                        body.get(end.saturating_add(2)..).unwrap_or_default(),
-                    ),
-                    None => (body, ""),
-                };
-                let statement = k == '%';
-                if statement && keyword(code) == "raw" {
-                    rest = after_endraw(next);
-                    continue;
+/// The `{{ }}` and `{% %}` tags of a template, in order (an iterator, so that a template of
+/// millions of tags is never held as a list).
+pub(super) struct Tags<'a> {
+    /// The text not yet split.
+    rest: &'a str,
+}
+
+/// The tags of `text`.
+pub(super) fn tags(text: &str) -> Tags<'_> {
+    Tags { rest: text }
+}
+
+impl<'a> Iterator for Tags<'a> {
+    type Item = Tag<'a>;
+
+    fn next(&mut self) -> Option<Tag<'a>> {
+        while let Some(open) = self.rest.find('{') {
+            let after = self.rest.get(open.saturating_add(1)..).unwrap_or_default();
+            let kind = after.chars().next();
+            let body = after.get(1..).unwrap_or_default();
+            match kind {
+                Some('#') => {
+                    // Comments hold no strings: the first `#}` ends one.
+                    self.rest = body
+                        .find("#}")
+                        .and_then(|end| body.get(end.saturating_add(2)..))
+                        .unwrap_or_default();
                 }
-                out.push(Tag { code, statement });
-                rest = next;
+                Some(k @ ('{' | '%')) => {
+                    let close = if k == '{' { "}}" } else { "%}" };
+                    let (code, next) = match find_close(body, close) {
+                        Some(end) => (
+                            body.get(..end).unwrap_or_default(),
+                            body.get(end.saturating_add(2)..).unwrap_or_default(),
+                        ),
+                        None => (body, ""),
+                    };
+                    let statement = k == '%';
+                    if statement && keyword(code) == "raw" {
+                        self.rest = after_endraw(next);
+                        continue;
+                    }
+                    self.rest = next;
+                    return Some(Tag { code, statement });
+                }
+                _ => self.rest = after,
             }
-            _ => rest = after,
         }
+        self.rest = "";
+        None
     }
-    out
 }
 
 /// The first word of a statement's code, after whitespace control.
@@ -144,11 +158,19 @@ fn find_close(body: &str, close: &str) -> Option<usize> {
     None
 }
 
-/// Splits a tag's code into tokens.
-pub(super) fn tokens(code: &str) -> Vec<Token> {
+/// Most tokens read from one tag. Real chat templates stay under a few hundred per tag (a long
+/// system prompt is one string token); the cap bounds memory on a hostile template.
+pub(super) const MAX_TOKENS: usize = 1 << 16;
+
+/// Splits a tag's code into at most [`MAX_TOKENS`] tokens; the flag says whether more were
+/// left unread.
+pub(super) fn tokens(code: &str) -> (Vec<Token>, bool) {
     let mut out = Vec::new();
     let mut chars = code.chars().peekable();
     while let Some(c) = chars.next() {
+        if out.len() >= MAX_TOKENS {
+            return (out, true);
+        }
         if c.is_alphabetic() || c == '_' {
             let mut name = String::from(c);
             while let Some(&n) = chars.peek() {
@@ -175,7 +197,7 @@ pub(super) fn tokens(code: &str) -> Vec<Token> {
             out.push(Token::Punct(c));
         }
     }
-    out
+    (out, false)
 }
 
 /// Reads a string literal closed by `quote`, decoding escapes as Jinja does (Python's

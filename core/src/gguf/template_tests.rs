@@ -146,7 +146,7 @@ fn underscore_pieces_in_separate_tags_are_flagged_only_when_joined() {
 
 #[test]
 fn lexer_follows_jinja_where_code_could_hide() {
-    let code = |t: &str| -> Vec<String> { tags(t).iter().map(|t| t.code.into()).collect() };
+    let code = |t: &str| -> Vec<String> { tags(t).map(|t| t.code.into()).collect() };
     // A comment ends at the first `#}`, quotes or not.
     assert_eq!(code("{# ' #}{{ a }}"), [" a "]);
     // A tag ends outside strings and brackets.
@@ -156,7 +156,7 @@ fn lexer_follows_jinja_where_code_could_hide() {
     assert_eq!(code("{%- raw -%}{{ a }}{%- endraw +%}{{ b }}"), [" b "]);
     // `raw` with more words is not a raw block.
     assert_eq!(
-        tags("{% raw x %}{{ a }}"),
+        tags("{% raw x %}{{ a }}").collect::<Vec<_>>(),
         [
             Tag {
                 code: " raw x ",
@@ -177,6 +177,7 @@ fn lexer_follows_jinja_where_code_could_hide() {
 fn string_escapes_decode_like_python() {
     let strs = |t: &str| -> Vec<(String, bool)> {
         tokens(t)
+            .0
             .into_iter()
             .filter_map(|t| match t {
                 Token::Str(s, e) => Some((s, e)),
@@ -195,4 +196,27 @@ fn string_escapes_decode_like_python() {
     // Unterminated escapes and strings end quietly.
     assert_eq!(strs(r"'\x"), [("\0".into(), true)]);
     assert_eq!(strs(r"'\N{LOW"), [("?".into(), true)]);
+}
+
+#[test]
+fn bounds_of_the_analysis_are_reported() {
+    use super::template_lex::MAX_TOKENS;
+    let long = alloc::format!("{{{{ {} }}}}", "(".repeat(MAX_TOKENS + 1));
+    let hits = check(&long);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0].limit);
+    let (toks, cut) = tokens(&"(".repeat(MAX_TOKENS + 5));
+    assert!(cut);
+    assert_eq!(toks.len(), MAX_TOKENS);
+
+    let many: String = (0..1100)
+        .map(|i| alloc::format!("{{% set u{i} = '_' %}}"))
+        .collect();
+    let hits = check(&many);
+    assert!(hits.iter().any(|h| h.limit), "{hits:?}");
+    // Within the bound, nothing is reported.
+    let few: String = (0..1000)
+        .map(|i| alloc::format!("{{% set u{i} = '_' %}}"))
+        .collect();
+    assert!(check(&few).is_empty());
 }
