@@ -8,12 +8,13 @@ root="$(cd "$here/.." && pwd)"
 sources=(
   "$root/tests/fixtures/pickle"
   "$root/tests/fixtures/containers"
+  "$root/tests/fixtures/gguf"
   "$root/tests/fixtures/onnx"
   "$root/tests/fixtures/tensorflow"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors gguf protobuf)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -39,6 +40,8 @@ for src in "${sources[@]}"; do
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
             scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80* | protobuf:08*) ;;
+            # The template target takes template text: the real templates and nothing else.
+            gguf_template:*) case "$f" in *.jinja) ;; *) continue ;; esac ;;
             safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac

@@ -1,6 +1,8 @@
 //! Shared helpers for the cross-crate tests: where the fixtures and the conformance corpus
 //! live, and the drivers the tests compare.
 
+pub mod gguf;
+
 use std::path::{Path, PathBuf};
 
 use modelsieve_core::{Limits, Policy, Report, Scanner, Want};
@@ -71,6 +73,36 @@ pub fn scan_seeking_reads(
         scanner.feed(offset, chunk);
     }
     scanner.finish()
+}
+
+/// Scans the file at `path` the way the CLI's seeking driver does: only the ranges the scanner
+/// asks for are read from disk (each read capped at 1 MiB). Returns the report and the number
+/// of bytes this driver read, so tests can bound what a scan of a huge file touches.
+pub fn scan_file_seeking(
+    path: &Path,
+    policy: &Policy,
+    limits: Limits,
+) -> std::io::Result<(Report, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut scanner = Scanner::new(policy, limits, Some(size));
+    let mut read_total: u64 = 0;
+    let mut buf = Vec::new();
+    let mut last = None;
+    while let Want::Range { offset, len } = scanner.want() {
+        if last == Some(offset) || offset >= size {
+            break;
+        }
+        last = Some(offset);
+        let len = len.min(1 << 20).min(size - offset);
+        buf.resize(usize::try_from(len).unwrap_or(1 << 20), 0);
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut buf)?;
+        read_total += len;
+        scanner.feed(offset, &buf);
+    }
+    Ok((scanner.finish(), read_total))
 }
 
 /// Scans `bytes` the way a streaming driver does: every chunk in order, sizes from `chunks`

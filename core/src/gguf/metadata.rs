@@ -215,9 +215,15 @@ fn block(ty: u32) -> Option<(u64, u64)> {
     })
 }
 
-/// Whether `key` holds a chat template.
+/// Whether `key` holds a chat template: the default one, a named one
+/// (`tokenizer.chat_template.tool_use`, as llama.cpp's converter writes a repository's extra
+/// templates), or the list of names (`tokenizer.chat_templates`). Strings in an array under
+/// such a key are read as templates too: no writer puts templates there, so a renderer that
+/// takes one from there is the attacker's choice.
 fn is_template_key(key: &str) -> bool {
-    key == "tokenizer.chat_template" || key.starts_with("tokenizer.chat_template.")
+    key == "tokenizer.chat_template"
+        || key == "tokenizer.chat_templates"
+        || key.starts_with("tokenizer.chat_template.")
 }
 
 impl Parser {
@@ -429,14 +435,29 @@ impl Parser {
         match ty {
             TYPE_STRING => {
                 let text = cur.string(self.version, "a metadata string")?;
-                if is_template_key(key) && self.stack.is_empty() {
+                if is_template_key(key) {
                     let text = String::from_utf8_lossy(text);
                     for hit in template::check(&text) {
+                        let (rule, consequence) = if hit.limit {
+                            (
+                                Rule::ScanLimitReached,
+                                "so the template could not be fully judged",
+                            )
+                        } else {
+                            (
+                                Rule::GgufTemplateInjection,
+                                "rendering it (as chat front ends do when a chat starts) can escape the Jinja sandbox and run code",
+                            )
+                        };
                         findings.rule(
-                            Rule::GgufTemplateInjection,
+                            rule,
                             None,
                             Some(at),
-                            format!("the chat template '{}' {}; rendering it (as chat front ends do when a chat starts) can escape the Jinja sandbox and run code", shown(key), hit.why),
+                            format!(
+                                "the chat template '{}' {}; {consequence}",
+                                shown(key),
+                                hit.why
+                            ),
                             Some(shown(&hit.snippet)),
                         );
                     }

@@ -14,6 +14,7 @@
 
 mod metadata;
 mod template;
+mod template_lex;
 #[cfg(test)]
 mod template_tests;
 #[cfg(test)]
