@@ -39,7 +39,7 @@ pub(super) enum Kind {
 pub(super) struct Unsafe {
     /// `module.name` as the config spells it.
     pub(super) resolved: String,
-    /// Why that is a risk, for the finding's message.
+    /// Why that is a risk, a clause completing "… names X, which …".
     pub(super) why: &'static str,
 }
 
@@ -53,7 +53,7 @@ const KERAS_PACKAGES: &[&str] = &["keras", "tf_keras", "keras_hub", "keras_cv", 
 const NOT_MODELING: &[(&str, &str)] = &[
     (
         "TFSMLayer",
-        "loads a TensorFlow SavedModel from a path the config names, and runs its graph",
+        "loads a TensorFlow SavedModel from a path the config names and runs its graph",
     ),
     (
         "TorchModuleWrapper",
@@ -97,7 +97,7 @@ const NOT_MODELING: &[(&str, &str)] = &[
     ("save_img", "writes a file the config names"),
     ("save_model", "writes a file the config names"),
     ("save_weights", "writes a file the config names"),
-    ("serialize_keras_object", "not a modeling object"),
+    ("serialize_keras_object", "is not a modeling object"),
     (
         "set_global_attribute",
         "sets Keras' global state, including the safe_mode flag (CVE-2025-9906)",
@@ -184,7 +184,7 @@ pub(super) fn judge(module: Option<&str>, name: &str, kind: Kind) -> Option<Unsa
         }
         if module.is_some_and(|m| m.split('.').any(|s| NOT_MODELING_SEGMENTS.contains(&s))) {
             return unsafe_because(
-                "it lives in Keras' configuration, saving or file utilities, not among its modeling objects",
+                "lives in Keras' configuration, saving or file utilities, not among its modeling objects",
             );
         }
         return None;
@@ -197,7 +197,7 @@ pub(super) fn judge(module: Option<&str>, name: &str, kind: Kind) -> Option<Unsa
             return None;
         }
         return unsafe_because(
-            "a Python builtin: Keras before 3.9 imports it by name even in safe_mode (CVE-2025-1550)",
+            "is a Python builtin: Keras before 3.9 imports it by name even in safe_mode (CVE-2025-1550)",
         );
     }
     if kind == Kind::TypeSpec && under(module, "tensorflow") {
@@ -205,7 +205,7 @@ pub(super) fn judge(module: Option<&str>, name: &str, kind: Kind) -> Option<Unsa
         return None;
     }
     unsafe_because(
-        "outside Keras' own packages: Keras before 3.9 imports any module a config names, even in safe_mode (CVE-2025-1550); later versions load it only when the loading process registered it",
+        "lies outside Keras' own packages: Keras before 3.9 imports any module a config names, even in safe_mode (CVE-2025-1550); later versions load it only when the loading process registered it",
     )
 }
 

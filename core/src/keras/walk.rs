@@ -542,7 +542,7 @@ impl<'a> Walker<'a, '_> {
                 Rule::KerasUnsafeObject,
                 None,
                 at,
-                format!("{path} names the {what} {}, {}", u.resolved, u.why),
+                format!("{path} names the {what} {}, which {}", u.resolved, u.why),
                 Some(u.resolved),
             );
         }
