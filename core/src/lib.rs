@@ -46,9 +46,9 @@ mod safetensors;
 mod scanner;
 mod sniff;
 mod tar;
-mod tf;
 #[cfg(test)]
 mod test_drivers;
+mod tf;
 mod torch_tar;
 mod zip;
 
