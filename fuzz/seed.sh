@@ -8,10 +8,11 @@ root="$(cd "$here/.." && pwd)"
 sources=(
   "$root/tests/fixtures/pickle"
   "$root/tests/fixtures/containers"
+  "$root/tests/fixtures/keras"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors gguf)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf keras_config)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -37,6 +38,8 @@ for src in "${sources[@]}"; do
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
             scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
+            # JSON texts (`{`, `[`, whitespace, a UTF-16 byte-order mark).
+            keras_config:7b* | keras_config:5b* | keras_config:20* | keras_config:0a* | keras_config:fffe*) ;;
             safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac
