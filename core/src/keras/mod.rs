@@ -225,6 +225,11 @@ impl Reader for JsonReader {
         self.cut(self.input.size.unwrap_or(0))
     }
 
+    fn recognized(&self) -> bool {
+        // Only the whole text tells whether it is JSON; until then an archive may follow it.
+        false
+    }
+
     fn feed(&mut self, offset: u64, data: &[u8], _findings: &mut Findings) -> Result<(), Gap> {
         self.fed_end = self.fed_end.max(offset.saturating_add(data.len() as u64));
         fill(&mut self.buf, 0, MAX_JSON_BYTES, offset, data)
@@ -232,21 +237,27 @@ impl Reader for JsonReader {
 
     fn finish(self: Box<Self>, eof: u64, findings: &mut Findings) -> Finished {
         let cut = self.cut(eof);
+        let examined = examine(&self.buf, Some(0), cut, findings);
         // A driver that stopped early is the scanner's finding (scan.incomplete); the text is
         // then judged for what it names but not called malformed.
         let complete = cut || self.buf.len() as u64 >= eof;
-        let examined = examine(&self.buf, Some(0), cut, findings);
-        let format = match (examined.keras, examined.problem) {
-            (true, Some(problem)) => {
-                if complete {
+        let format = match examined.problem {
+            None if examined.keras => Format::KerasConfig,
+            None => Format::Json,
+            Some(problem) => {
+                if examined.keras && complete {
                     report_invalid(&problem, Some(0), findings);
                 }
-                Format::KerasConfig
+                // Not JSON: the file is something else, perhaps with a zip at its end that
+                // zipfile (and load_model) would open; the scanner looks for one when the
+                // format is unknown. A text cut at the bound ends the same in every driver
+                // only up to the bound, so it stays JSON.
+                match (cut, examined.keras) {
+                    (true, true) => Format::KerasConfig,
+                    (true, false) => Format::Json,
+                    (false, _) => Format::Unknown,
+                }
             }
-            (true, None) => Format::KerasConfig,
-            (false, None) => Format::Json,
-            // Not JSON, and nothing says Keras: the scanner reports the file as unrecognised.
-            (false, Some(_)) => Format::Unknown,
         };
         Finished::plain(format)
     }

@@ -175,14 +175,22 @@ fn what_python_reads_is_read() {
 
 #[test]
 fn broken_configs_are_medium_when_they_look_like_keras() {
+    // Not JSON, so not any format modelsieve knows (the scanner then looks for an archive
+    // at the end, as zipfile would), but a broken Keras config says so.
     let cut = &DENSE[..DENSE.len() - 10];
     let report = same_everywhere(cut.as_bytes());
-    assert_eq!(report.format, Format::KerasConfig);
-    assert_eq!(rules(&report), [Rule::KerasInvalidConfig]);
+    assert_eq!(report.format, Format::Unknown);
+    assert_eq!(
+        rules(&report),
+        [Rule::KerasInvalidConfig, Rule::FormatUnrecognized]
+    );
     assert_eq!(report.verdict, Verdict::Suspicious);
     let bad = r#"{"class_name": "Dense", "config": {'units': 1}}"#;
     let report = same_everywhere(bad.as_bytes());
-    assert_eq!(rules(&report), [Rule::KerasInvalidConfig]);
+    assert_eq!(
+        rules(&report),
+        [Rule::KerasInvalidConfig, Rule::FormatUnrecognized]
+    );
     assert_eq!(report.findings[0].offset, Some(35));
     // A non-string class_name or module cannot be judged.
     let report = same_everywhere(br#"{"class_name": ["os", "system"], "config": {}}"#);

@@ -201,6 +201,32 @@ fn a_keras_archive_names_the_format_and_files_config_findings_under_the_member()
         assert_eq!(f.member.as_deref(), Some("config.json"));
         assert_eq!(f.evidence.as_deref(), Some("builtins.eval"));
     }
+    // JSON in front of the archive: zipfile (and load_model) still opens the archive from
+    // its end record, so it is judged.
+    let archive = build(
+        &[
+            member("metadata.json", metadata),
+            member("config.json", config),
+            member("model.weights.h5", b""),
+        ],
+        b"",
+    );
+    for junk in [&b"{\"class_name\": \"x\", "[..], b"{\"a\": 1}\n"] {
+        let mut file = junk.to_vec();
+        file.extend_from_slice(&archive);
+        let report = same_everywhere(&file);
+        assert_eq!(report.format, Format::Keras);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.rule == Rule::KerasUnsafeObject
+                    && f.member.as_deref()
+                        == Some(&*alloc::format!("#zip@{}/config.json", junk.len()))),
+            "{:#?}",
+            report.findings
+        );
+    }
     // Without metadata or weights, a config.json alone is an ordinary zip.
     let zip = build(&[member("config.json", b"{}")], b"");
     assert_eq!(same_everywhere(&zip).format, Format::Zip);
