@@ -33,7 +33,13 @@ impl<'a> RawStr<'a> {
                 return Cow::Borrowed(s);
             }
         }
-        Cow::Owned(decode(self.raw))
+        Cow::Owned(decode(self.raw, usize::MAX))
+    }
+
+    /// At most `max` characters of the string's text, decoded without reading further (a
+    /// path segment in a message; the key may be megabytes long).
+    pub(super) fn head(&self, max: usize) -> String {
+        decode(self.raw, max)
     }
 
     /// Whether the string is exactly `s` (compared without allocating when it has no escapes).
@@ -396,10 +402,12 @@ fn utf8_sequence(bytes: &[u8]) -> Option<(usize, bool)> {
     }
 }
 
-/// Decodes the checked bytes of a string: escapes resolved, surrogate pairs joined, anything
-/// that is not a Unicode scalar value (a lone surrogate) replaced by U+FFFD.
-fn decode(raw: &[u8]) -> String {
-    let mut out = String::with_capacity(raw.len());
+/// Decodes the checked bytes of a string, up to `max` characters: escapes resolved, surrogate
+/// pairs joined, anything that is not a Unicode scalar value (a lone surrogate) replaced by
+/// U+FFFD.
+fn decode(raw: &[u8], max: usize) -> String {
+    let mut out = String::with_capacity(raw.len().min(max.saturating_mul(4)));
+    let mut chars = 0usize;
     let mut p = 0;
     let hex4 = |at: usize| -> Option<u32> {
         let h = raw.get(at..at + 4)?;
@@ -407,6 +415,10 @@ fn decode(raw: &[u8]) -> String {
         u32::from_str_radix(s, 16).ok()
     };
     while let Some(&b) = raw.get(p) {
+        if chars >= max {
+            break;
+        }
+        chars += 1;
         match b {
             b'\\' => {
                 let e = raw.get(p + 1).copied().unwrap_or(b'\\');

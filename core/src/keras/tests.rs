@@ -282,3 +282,22 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn deep_paths_show_their_ends() {
+    let depth = 30;
+    let doc = format!(
+        "{}{{\"module\": \"os\", \"class_name\": \"system\", \"config\": {{}}}}{}",
+        "{\"k\": [".repeat(depth),
+        "]}".repeat(depth)
+    );
+    let report = same_everywhere(doc.as_bytes());
+    assert_eq!(evidence(&report, Rule::KerasUnsafeObject), ["os.system"]);
+    assert!(
+        report.findings[0]
+            .message
+            .starts_with("k[0].k.….k[0].k[0].k[0].k[0] names the class os.system"),
+        "{}",
+        report.findings[0].message
+    );
+}

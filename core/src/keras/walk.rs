@@ -349,30 +349,29 @@ impl<'a> Walker<'a, '_> {
         /// Segments shown at each end of a long path.
         const HEAD: usize = 4;
         const TAIL: usize = 8;
-        let segs: Vec<&Seg<'_>> = self.frames.iter().map(|f| &f.seg).collect();
+        let n = self.frames.len();
+        // Only the ends of a deep path are shown, and only they are visited: a path is built
+        // for every object with a class_name, however deep.
+        let shown = if n > HEAD + TAIL {
+            (0..HEAD).chain(n - TAIL..n)
+        } else {
+            (0..0).chain(0..n)
+        };
         let mut out = String::new();
-        let n = segs.len();
-        for (i, seg) in segs.iter().enumerate() {
-            if n > HEAD + TAIL && i >= HEAD && i < n - TAIL {
-                if i == HEAD {
-                    out.push_str(".…");
-                }
-                continue;
+        for i in shown {
+            if n > HEAD + TAIL && i == n - TAIL {
+                out.push_str(".…");
             }
-            match seg {
-                Seg::Root => {}
-                Seg::Key(k) => {
+            match self.frames.get(i).map(|f| f.seg) {
+                None | Some(Seg::Root) => {}
+                Some(Seg::Key(k)) => {
                     if !out.is_empty() {
                         out.push('.');
                     }
-                    let text = k.text();
-                    out.extend(
-                        text.chars()
-                            .take(40)
-                            .map(|c| if c.is_control() { '?' } else { c }),
-                    );
+                    let text = k.head(40);
+                    out.extend(text.chars().map(|c| if c.is_control() { '?' } else { c }));
                 }
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                Some(Seg::Index(i)) => out.push_str(&format!("[{i}]")),
             }
         }
         if out.is_empty() {
