@@ -11,10 +11,11 @@ sources=(
   "$root/tests/fixtures/gguf"
   "$root/tests/fixtures/onnx"
   "$root/tests/fixtures/tensorflow"
+  "$root/tests/fixtures/keras"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -42,6 +43,8 @@ for src in "${sources[@]}"; do
             scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80* | protobuf:08*) ;;
             # The template target takes template text: the real templates and nothing else.
             gguf_template:*) case "$f" in *.jinja) ;; *) continue ;; esac ;;
+            # JSON texts (`{`, `[`, whitespace, a UTF-16 byte-order mark).
+            keras_config:7b* | keras_config:5b* | keras_config:20* | keras_config:0a* | keras_config:fffe*) ;;
             safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac

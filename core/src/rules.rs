@@ -156,7 +156,7 @@ rules! {
         "A Keras Lambda layer carries serialized Python bytecode or source, which runs when the model is loaded or called.";
     /// A Keras config that names an object outside Keras' own packages.
     KerasUnsafeObject = "keras.unsafe-object", High, "Keras object outside Keras",
-        "A Keras config's module, class_name or registered_name resolves outside Keras' own packages (arbitrary callables, get_file, enable_unsafe_deserialization, TorchModuleWrapper): loading it imports and calls what the file names.";
+        "A Keras config's module and class_name (or function name) resolve outside Keras' modeling objects: a module outside keras, keras_hub, keras_cv and keras_nlp, a Python builtin, or a Keras function or layer that is no modeling object (get_file, enable_unsafe_deserialization, load_model, TorchModuleWrapper, TFSMLayer): Keras before 3.9 imports what the file names even in safe_mode, and a Lambda layer calls it with arguments from the file.";
     /// A Keras config that is not valid JSON or not a config tree.
     KerasInvalidConfig = "keras.invalid-config", Medium, "Invalid Keras config",
         "A Keras model config is not valid JSON or not the shape Keras reads, so it could not be judged.";

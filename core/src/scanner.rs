@@ -248,8 +248,10 @@ impl Scanner {
         };
         let policy = self.findings.policy().clone();
         let sniffed = sniff(&prefix);
-        // A file whose start is unknown, or only may be a pickle, may still end in a zip.
-        if self.depth == 0 && matches!(sniffed, Sniffed::Unknown | Sniffed::Pickle) {
+        // A file whose start is unknown, or only may be a pickle or JSON, may still end in a
+        // zip (zipfile, and so Keras' load_model, opens an archive from its end record).
+        if self.depth == 0 && matches!(sniffed, Sniffed::Unknown | Sniffed::Pickle | Sniffed::Json)
+        {
             let mut tail = Box::new(Tail::default());
             tail.feed(0, &prefix);
             self.tail = Some(tail);

@@ -33,7 +33,8 @@ pub(crate) enum Sniffed {
     Gguf,
     /// The HDF5 signature `\x89HDF\r\n\x1a\n` (a Keras `.h5` model, or weights).
     Hdf5,
-    /// A JSON object (a Keras `config.json`, or any other JSON document).
+    /// A JSON object, or an array of objects, in any encoding `json.loads` detects (a Keras
+    /// `config.json`, or any other JSON document).
     Json,
     /// A protobuf message (ONNX, TensorFlow SavedModel, Keras metadata): no magic, so the
     /// leading fields must be well formed on the wire. (A first byte that is also a pickle
@@ -96,7 +97,7 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
     if is_tar(prefix) {
         return Sniffed::Tar;
     }
-    if is_json_object(prefix) {
+    if crate::keras::looks_like_json(prefix) {
         return Sniffed::Json;
     }
     match prefix.first() {
@@ -109,18 +110,6 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
 
 /// The eight bytes every HDF5 superblock starts with.
 const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
-
-/// Optional JSON whitespace, `{`, optional whitespace, then `"` or `}`: the start of a JSON
-/// object. No pickle starts this way (`{` is not an opcode), and no protobuf field tag is JSON
-/// whitespace followed by `{`.
-fn is_json_object(prefix: &[u8]) -> bool {
-    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let mut rest = prefix.iter().skip_while(|b| is_space(b));
-    if rest.next() != Some(&b'{') {
-        return false;
-    }
-    matches!(rest.find(|b| !is_space(b)), Some(b'"' | b'}'))
-}
 
 /// A header length the reference library accepts (at least `{}`, at most
 /// [`MAX_HEADER`](crate::safetensors::MAX_HEADER)) followed by `{`. The length is not compared

@@ -27,7 +27,8 @@ pub(crate) struct KerasMetadata {
 }
 
 /// Judges one object's metadata JSON (`bytes`, the first of `len` bytes at offset `at`).
-/// Returns whether it is a Keras config.
+/// Returns whether it is a Keras config (a text that is not JSON at all says nothing about the
+/// file being Keras metadata: the bytes may be another schema's field).
 pub(super) fn check_json(bytes: &[u8], len: u64, at: u64, findings: &mut Findings) -> bool {
     if (bytes.len() as u64) < len {
         findings.rule(
@@ -39,7 +40,7 @@ pub(super) fn check_json(bytes: &[u8], len: u64, at: u64, findings: &mut Finding
         );
         return true;
     }
-    check_config(bytes, Some(at), findings) != ConfigKind::NotKeras
+    check_config(bytes, Some(at), findings) == ConfigKind::Keras
 }
 
 impl Schema for KerasMetadata {

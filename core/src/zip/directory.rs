@@ -498,7 +498,7 @@ fn check_end(zip: &ZipReader, central: &[CentralHeader], eof: u64, findings: &mu
     }
 }
 
-/// PyTorch, TorchScript and NumPy archives are zips with a recognisable member layout.
+/// PyTorch, TorchScript, NumPy and Keras archives are zips with a recognisable member layout.
 fn classify(names: &[&Entry], findings: &mut Findings) -> Format {
     let names: Vec<String> = names.iter().map(|e| e.display_name()).collect();
     let folder_has = |suffix: &str| {
@@ -528,6 +528,15 @@ fn classify(names: &[&Entry], findings: &mut Findings) -> Format {
     }
     if folder_has("data.pkl") {
         return Format::PytorchZip;
+    }
+    // Keras 3 `.keras`: `config.json` at the top, with `metadata.json` and the weights
+    // (`model.weights.h5`, or `model.weights.npz` from the numpy store). Keras reads exactly
+    // these top-level names.
+    let top = |name: &str| names.iter().any(|n| n == name);
+    if top("config.json")
+        && (top("metadata.json") || top("model.weights.h5") || top("model.weights.npz"))
+    {
+        return Format::Keras;
     }
     if !names.is_empty() && names.iter().all(|n| n.ends_with(".npy")) {
         return Format::Npz;

@@ -175,6 +175,64 @@ fn a_benign_pytorch_layout_is_clean_and_names_the_format() {
 }
 
 #[test]
+fn a_keras_archive_names_the_format_and_files_config_findings_under_the_member() {
+    let config = br#"{"module": "keras.layers", "class_name": "Lambda", "config": {"function": {"module": "builtins", "class_name": "function", "config": "eval"}}}"#;
+    let metadata = br#"{"keras_version": "3.15.1", "date_saved": "2026-01-01@00:00:00"}"#;
+    for deflate in [false, true] {
+        let config = Spec {
+            deflate,
+            ..member("config.json", config)
+        };
+        let zip = build(
+            &[
+                member("metadata.json", metadata),
+                config,
+                member("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+            ],
+            b"",
+        );
+        let report = same_everywhere(&zip);
+        assert_eq!(report.format, Format::Keras);
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.rule == Rule::KerasUnsafeObject)
+            .expect("the config's finding");
+        assert_eq!(f.member.as_deref(), Some("config.json"));
+        assert_eq!(f.evidence.as_deref(), Some("builtins.eval"));
+    }
+    // JSON in front of the archive: zipfile (and load_model) still opens the archive from
+    // its end record, so it is judged.
+    let archive = build(
+        &[
+            member("metadata.json", metadata),
+            member("config.json", config),
+            member("model.weights.h5", b""),
+        ],
+        b"",
+    );
+    for junk in [&b"{\"class_name\": \"x\", "[..], b"{\"a\": 1}\n"] {
+        let mut file = junk.to_vec();
+        file.extend_from_slice(&archive);
+        let report = same_everywhere(&file);
+        assert_eq!(report.format, Format::Keras);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.rule == Rule::KerasUnsafeObject
+                    && f.member.as_deref()
+                        == Some(&*alloc::format!("#zip@{}/config.json", junk.len()))),
+            "{:#?}",
+            report.findings
+        );
+    }
+    // Without metadata or weights, a config.json alone is an ordinary zip.
+    let zip = build(&[member("config.json", b"{}")], b"");
+    assert_eq!(same_everywhere(&zip).format, Format::Zip);
+}
+
+#[test]
 fn a_payload_is_found_whatever_the_member_is_called_and_however_stored() {
     for (name, deflate, descriptor) in [
         ("data.txt", false, false),
