@@ -91,7 +91,7 @@ fn every_fixture_gets_its_expected_verdict_and_evidence() {
 fn every_fixture_file_is_listed() {
     let listed: std::collections::BTreeSet<String> =
         expectations().into_iter().map(|e| e.path).collect();
-    let mut stack: Vec<_> = ["pickle", "containers", "safetensors"]
+    let mut stack: Vec<_> = ["pickle", "containers", "safetensors", "hdf5"]
         .iter()
         .map(|d| fixtures_dir().join(d))
         .filter(|d| d.is_dir())
