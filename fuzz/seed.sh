@@ -8,10 +8,11 @@ root="$(cd "$here/.." && pwd)"
 sources=(
   "$root/tests/fixtures/pickle"
   "$root/tests/fixtures/containers"
+  "$root/tests/fixtures/hdf5"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors gguf)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf hdf5)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -36,7 +37,7 @@ for src in "${sources[@]}"; do
           # Format targets get the files of their format; the scanner target gets everything.
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
-            scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
+            scanner:* | gguf:47475546* | hdf5:89484446* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80*) ;;
             safetensors:*) [ "$brace" = 7b ] || continue ;;
             *) continue ;;
           esac

@@ -55,7 +55,13 @@ pub(crate) struct Hdf5Reader {
 impl Hdf5Reader {
     /// Starts a reader for an input that starts with the HDF5 signature.
     pub(crate) fn new(input: Input) -> Hdf5Reader {
-        let mut regions = Regions::new(input.size);
+        Hdf5Reader::with_window(input, regions::WINDOW)
+    }
+
+    /// A reader that keeps the first `window` bytes (tests shrink it to exercise the one-pass
+    /// rules on small files).
+    fn with_window(input: Input, window: u64) -> Hdf5Reader {
+        let mut regions = Regions::new(input.size, window);
         let start = Feed {
             offset: 0,
             data: &[],

@@ -108,12 +108,12 @@ pub(super) struct Regions<T> {
 }
 
 impl<T> Regions<T> {
-    /// Ranges for an input of `size` bytes, when known.
-    pub(super) fn new(size: Option<u64>) -> Regions<T> {
+    /// Ranges for an input of `size` bytes (when known) that keep its first `window` bytes.
+    pub(super) fn new(size: Option<u64>, window: u64) -> Regions<T> {
         Regions {
             pending: Vec::new(),
             window: Vec::new(),
-            window_len: size.map_or(WINDOW, |s| s.min(WINDOW)),
+            window_len: size.map_or(window, |s| s.min(window)),
             position: 0,
             total: 0,
             seq: 0,
@@ -212,7 +212,8 @@ impl<T> Regions<T> {
         }
         let from = region.next();
         let to = region.start.saturating_add(len);
-        // Bytes between the window and the position have streamed past.
+        // Bytes between the window and the position have streamed past (the window's end is
+        // where it stops, whether or not the file is shorter).
         if from.max(self.window_len) < to.min(self.position) {
             return Err((Refused::Behind(self.position), region));
         }
