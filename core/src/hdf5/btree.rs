@@ -20,6 +20,10 @@ pub(super) const TYPE_ATTRIBUTE_NAMES: u8 = 8;
 /// Deepest tree read.
 pub(super) const MAX_DEPTH: u16 = 16;
 
+/// Largest node read (libhdf5 writes 512-byte nodes for attribute and huge-object trees); it
+/// bounds the records and children one node may list.
+const MAX_NODE_SIZE: u64 = 1 << 20;
+
 /// Signature, version and type before a node's records, plus the checksum after them.
 const PREFIX: u64 = 10;
 
@@ -79,6 +83,11 @@ pub(super) fn parse_header(bytes: &[u8], kind: u8, sizes: Sizes) -> Result<(Tree
     if depth > MAX_DEPTH {
         return Err(format!(
             "the B-tree is {depth} levels deep; modelsieve reads at most {MAX_DEPTH}"
+        ));
+    }
+    if node_size > MAX_NODE_SIZE {
+        return Err(format!(
+            "the B-tree's nodes are {node_size} bytes; modelsieve reads nodes of at most {MAX_NODE_SIZE}"
         ));
     }
     let rec = rec_size as u64;

@@ -21,7 +21,7 @@ use super::walk::{Ctx, Task, Walk, checksum, malformed, open};
 use crate::rules::Rule;
 
 /// Most heap blocks and B-tree nodes read.
-const MAX_PARTS: u32 = 4096;
+const MAX_PARTS: usize = 4096;
 
 /// Most name-index records decoded.
 const MAX_RECORDS: usize = 1 << 16;
@@ -104,6 +104,8 @@ pub(super) struct Dense {
     blocks: Vec<(u64, u64, u64, Vec<u8>)>,
     /// Whether the indexed attributes were looked up (once every part was read).
     resolved: bool,
+    /// Whether [`MAX_PARTS`] was reached (reported once).
+    capped: bool,
 }
 
 impl Dense {
@@ -162,6 +164,7 @@ impl Dense {
             huge_objects: BTreeMap::new(),
             blocks: Vec::new(),
             resolved: false,
+            capped: false,
         };
         dense.ask(
             ctx,
@@ -180,6 +183,21 @@ impl Dense {
 
     /// Asks for a part, once per address.
     fn ask(&mut self, ctx: &mut Ctx<'_, '_>, start: u64, len: u64, part: Part) {
+        // Checked before remembering the address, so that a node listing millions of children
+        // costs no memory past the limit.
+        if self.visited.len() >= MAX_PARTS {
+            if !self.capped {
+                self.capped = true;
+                ctx.findings.rule(
+                    Rule::ScanLimitReached,
+                    None,
+                    Some(start),
+                    format!("dense attribute storage has more than {MAX_PARTS} heap blocks and B-tree nodes; modelsieve read no more"),
+                    Some(String::from("hdf5 dense parts")),
+                );
+            }
+            return;
+        }
         if !self.visited.insert(start) {
             malformed(
                 ctx.findings,
@@ -190,18 +208,6 @@ impl Dense {
                 ),
                 "dense storage cycle",
             );
-            return;
-        }
-        if self.visited.len() as u32 > MAX_PARTS {
-            if self.visited.len() as u32 == MAX_PARTS + 1 {
-                ctx.findings.rule(
-                    Rule::ScanLimitReached,
-                    None,
-                    Some(start),
-                    format!("dense attribute storage has more than {MAX_PARTS} heap blocks and B-tree nodes; modelsieve read no more"),
-                    Some(String::from("hdf5 dense parts")),
-                );
-            }
             return;
         }
         if open(ctx, start, len, Task::Dense(part)) {

@@ -4,7 +4,6 @@
 
 use alloc::format;
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::bytes::{Cur, Sizes, checksum_ok};
@@ -172,51 +171,69 @@ pub(super) struct Message {
     pub(super) data: Range<usize>,
 }
 
-/// The messages in `chunk[range]`. A message that runs past the chunk ends the list with an
-/// error that names it (libhdf5 refuses such a header).
-pub(super) fn messages(
-    layout: Layout,
-    chunk: &[u8],
-    range: Range<usize>,
-) -> (Vec<Message>, Option<String>) {
-    let mut out = Vec::new();
+/// The messages in `chunk[range]`, one at a time (a chunk of 32 MiB may hold millions of empty
+/// messages, which are never collected). A message that runs past the chunk ends the list with
+/// an error that names it (libhdf5 refuses such a header).
+pub(super) fn messages(layout: Layout, chunk: &[u8], range: Range<usize>) -> Messages<'_> {
     let header = match (layout.version, layout.flags & OH_CORDER != 0) {
         (1, _) => 8,
         (_, true) => 6,
         (_, false) => 4,
     };
-    let end = range.end.min(chunk.len());
-    let mut at = range.start;
-    // Fewer bytes than a message header at the end are a gap (version 2) or padding.
-    while end.saturating_sub(at) >= header {
-        let mut cur = Cur::at(chunk, at);
-        let parsed = if layout.version == 1 {
-            (|| Some((cur.u16()?, cur.u16()?, cur.u8()?)))()
-        } else {
-            (|| Some((u16::from(cur.u8()?), cur.u16()?, cur.u8()?)))()
-        };
-        let Some((kind, size, flags)) = parsed else {
-            break;
-        };
-        let data_start = at + header;
-        let data_end = data_start.saturating_add(usize::from(size));
-        if data_end > end {
-            return (
-                out,
-                Some(format!(
-                    "message of type {kind:#06x} at chunk offset {at} declares {size} bytes, past the end of its chunk ({} bytes)",
-                    end - range.start
-                )),
-            );
+    Messages {
+        version: layout.version,
+        chunk,
+        start: range.start,
+        at: range.start,
+        end: range.end.min(chunk.len()),
+        header,
+    }
+}
+
+/// Iterator over a chunk's messages (see [`messages`]).
+#[derive(Debug)]
+pub(super) struct Messages<'a> {
+    version: u8,
+    chunk: &'a [u8],
+    start: usize,
+    at: usize,
+    end: usize,
+    /// Bytes of a message header.
+    header: usize,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<Message, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Fewer bytes than a message header at the end are a gap (version 2) or padding.
+        if self.end.saturating_sub(self.at) < self.header {
+            return None;
         }
-        out.push(Message {
+        let at = self.at;
+        let mut cur = Cur::at(self.chunk, at);
+        let (kind, size, flags) = if self.version == 1 {
+            (cur.u16()?, cur.u16()?, cur.u8()?)
+        } else {
+            (u16::from(cur.u8()?), cur.u16()?, cur.u8()?)
+        };
+        let data_start = at + self.header;
+        let data_end = data_start.saturating_add(usize::from(size));
+        if data_end > self.end {
+            self.at = self.end;
+            return Some(Err(format!(
+                "message of type {kind:#06x} at chunk offset {} declares {size} bytes, past the end of its chunk ({} bytes)",
+                at - self.start,
+                self.end - self.start
+            )));
+        }
+        self.at = data_end;
+        Some(Ok(Message {
             kind,
             flags,
             data: data_start..data_end,
-        });
-        at = data_end;
+        }))
     }
-    (out, None)
 }
 
 /// The address and length a continuation message points to.

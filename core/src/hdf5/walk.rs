@@ -228,9 +228,20 @@ impl Walk {
         start: u64,
         ctx: &mut Ctx<'_, '_>,
     ) {
-        let (messages, problem) = oh::messages(layout, chunk, range);
         let sizes = self.sizes();
-        for message in messages {
+        for message in oh::messages(layout, chunk, range) {
+            let message = match message {
+                Ok(message) => message,
+                Err(why) => {
+                    malformed(
+                        ctx.findings,
+                        start,
+                        format!("the root group's object header: {why}"),
+                        "message overruns chunk",
+                    );
+                    break;
+                }
+            };
             let data = chunk.get(message.data.clone()).unwrap_or_default();
             let at = start.saturating_add(message.data.start as u64);
             match message.kind {
@@ -258,14 +269,6 @@ impl Walk {
                 }
                 _ => {}
             }
-        }
-        if let Some(why) = problem {
-            malformed(
-                ctx.findings,
-                start,
-                format!("{}: {why}", "the root group's object header"),
-                "message overruns chunk",
-            );
         }
     }
 
