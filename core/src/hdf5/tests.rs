@@ -37,10 +37,6 @@ enum Driver {
     Seek(usize),
 }
 
-fn run(bytes: &[u8], driver: Driver) -> Outcome {
-    run_with(bytes, driver, super::regions::WINDOW)
-}
-
 /// Runs the reader with a window of `window` bytes.
 fn run_with(bytes: &[u8], driver: Driver, window: u64) -> Outcome {
     let input = Input {
