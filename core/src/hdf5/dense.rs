@@ -16,8 +16,9 @@ use alloc::vec::Vec;
 use super::btree::{self, TYPE_ATTRIBUTE_NAMES, TYPE_HUGE, Tree};
 use super::bytes::Cur;
 use super::fractal_heap::{self, Heap, HeapId};
+use super::problems::{checksum, malformed};
 use super::regions::Region;
-use super::walk::{Ctx, Task, Walk, checksum, malformed, open};
+use super::walk::{Ctx, Task, Walk, open};
 use crate::rules::Rule;
 
 /// Most heap blocks and B-tree nodes read.
@@ -316,14 +317,19 @@ pub(super) fn step(walk: &mut Walk, region: Region<Task>, ctx: &mut Ctx<'_, '_>)
     }
     if dense.outstanding == 0 && !dense.resolved {
         dense.resolved = true;
-        let messages = dense.resolve(walk, ctx);
-        walk.dense = Some(dense);
-        for (msg, at) in messages {
-            walk.attribute(&msg, at, ctx);
-        }
-    } else {
-        walk.dense = Some(dense);
+        dense.resolve(walk, ctx);
     }
+    walk.dense = Some(dense);
+}
+
+/// Reports a dense attribute whose message cannot be found.
+fn unresolved(ctx: &mut Ctx<'_, '_>, at: u64, why: &str) {
+    malformed(
+        ctx.findings,
+        at,
+        format!("a dense attribute of the root group could not be found: {why}"),
+        "unresolved dense attribute",
+    );
 }
 
 impl Dense {
@@ -465,15 +471,15 @@ impl Dense {
         }
     }
 
-    /// Every part is read: finds each indexed attribute's message. Managed and tiny ones are
-    /// returned (with their offsets) to be decoded; huge ones are asked for.
-    fn resolve(&mut self, walk: &Walk, ctx: &mut Ctx<'_, '_>) -> Vec<(Vec<u8>, Option<u64>)> {
-        let mut out = Vec::new();
+    /// Every part is read: decodes each indexed attribute's message (managed and tiny ones
+    /// straight from the blocks read; huge ones are asked for).
+    fn resolve(&mut self, walk: &mut Walk, ctx: &mut Ctx<'_, '_>) {
         let Some(heap) = self.heap.clone() else {
-            return out;
+            return;
         };
         let sizes = walk.sizes();
         let records = core::mem::take(&mut self.records);
+        self.blocks.sort_by_key(|b| b.0);
         let blocks: Vec<(u64, u64)> = self.blocks.iter().map(|b| (b.0, b.1)).collect();
         for record in &records {
             if record.flags & super::object_header::MSG_SHARED != 0 {
@@ -491,48 +497,43 @@ impl Dense {
                 .id
                 .get(..usize::from(heap.id_len))
                 .unwrap_or(&record.id);
-            let located = match heap.decode_id(id, sizes) {
+            let huge = match heap.decode_id(id, sizes) {
                 Ok(HeapId::Managed { off, len }) => {
-                    heap.locate(off, len, &blocks).and_then(|(i, range)| {
-                        let (_, _, addr, bytes) = self.blocks.get(i).ok_or("no such block")?;
-                        let msg = bytes
-                            .get(range.clone())
-                            .ok_or("heap object outside its block")?;
-                        Ok(Some((
-                            Vec::from(msg),
-                            Some(addr.saturating_add(range.start as u64)),
-                        )))
-                    })
-                }
-                Ok(HeapId::Tiny(range)) => Ok(Some((
-                    Vec::from(id.get(range).unwrap_or_default()),
-                    Some(record.at),
-                ))),
-                Ok(HeapId::HugeDirect { addr, len }) => {
-                    self.huge(ctx, addr.and_then(|a| walk.abs(a)), len, record.at);
-                    Ok(None)
-                }
-                Ok(HeapId::HugeIndirect(number)) => match self.huge_objects.get(&number).copied() {
-                    Some((addr, len)) => {
-                        self.huge(ctx, addr, len, record.at);
-                        Ok(None)
+                    match heap.locate(off, len, &blocks) {
+                        Ok((i, range)) => {
+                            if let Some((_, _, addr, bytes)) = self.blocks.get(i) {
+                                let msg = bytes.get(range.clone()).unwrap_or_default();
+                                let at = addr.saturating_add(range.start as u64);
+                                walk.attribute(msg, Some(at), ctx);
+                            }
+                        }
+                        Err(why) => unresolved(ctx, record.at, &why),
                     }
-                    None => Err(format!("the huge-object B-tree has no object {number}")),
+                    continue;
+                }
+                Ok(HeapId::Tiny(range)) => {
+                    walk.attribute(id.get(range).unwrap_or_default(), Some(record.at), ctx);
+                    continue;
+                }
+                Ok(HeapId::HugeDirect { addr, len }) => (addr.and_then(|a| walk.abs(a)), len),
+                Ok(HeapId::HugeIndirect(number)) => match self.huge_objects.get(&number) {
+                    Some(&found) => found,
+                    None => {
+                        unresolved(
+                            ctx,
+                            record.at,
+                            &format!("the huge-object B-tree has no object {number}"),
+                        );
+                        continue;
+                    }
                 },
-                Err(why) => Err(why),
+                Err(why) => {
+                    unresolved(ctx, record.at, &why);
+                    continue;
+                }
             };
-            match located {
-                Ok(Some(found)) => out.push(found),
-                Ok(None) => {}
-                Err(why) => malformed(
-                    ctx.findings,
-                    record.at,
-                    format!("a dense attribute of the root group could not be found: {why}"),
-                    "unresolved dense attribute",
-                ),
-            }
+            self.huge(ctx, huge.0, huge.1, record.at);
         }
-        out
     }
 
     /// Asks for a huge attribute message.

@@ -362,19 +362,23 @@ impl Heap {
     }
 
     /// Where a managed object lies in the block that holds it: the block's index in `blocks`
-    /// (each `(block offset, size)`) and the byte range within the block.
+    /// (each `(block offset, size)`, sorted by offset) and the byte range within the block.
     pub(super) fn locate(
         &self,
         off: u64,
         len: u64,
         blocks: &[(u64, u64)],
     ) -> Result<(usize, Range<usize>), String> {
-        let (index, &(block_off, size)) = blocks
-            .iter()
-            .enumerate()
-            .find(|(_, (start, size))| *start <= off && off < start.saturating_add(*size))
-            .ok_or_else(|| format!("no heap block holds heap offset {off}"))?;
+        let no_block = || format!("no heap block holds heap offset {off}");
+        let index = blocks
+            .partition_point(|&(start, _)| start <= off)
+            .checked_sub(1)
+            .ok_or_else(no_block)?;
+        let &(block_off, size) = blocks.get(index).ok_or_else(no_block)?;
         let start = off - block_off;
+        if start >= size {
+            return Err(no_block());
+        }
         let end = start.saturating_add(len);
         if end > size {
             return Err(format!(

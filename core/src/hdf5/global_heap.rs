@@ -5,8 +5,10 @@
 //! reserved bytes and a size (a length), padded to 8, and the data padded to a multiple of 8. Index 0 is the free space that ends
 //! the list; a tail too short for an object header is free space too (as libhdf5 reads it).
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::ops::Range;
 
 use super::bytes::{Cur, Sizes};
@@ -47,13 +49,37 @@ pub(super) fn size(header: &[u8], sizes: Sizes) -> Result<u64, String> {
         })
 }
 
-/// Where object `index`'s data lies in `collection` (the whole collection's bytes), or `None`
-/// when the collection has no such object.
-pub(super) fn object(
-    collection: &[u8],
-    index: u32,
-    sizes: Sizes,
-) -> Result<Option<Range<usize>>, String> {
+/// A collection read whole, with where each object's data lies.
+#[derive(Debug)]
+pub(super) struct Collection {
+    /// The collection's bytes.
+    pub(super) bytes: Vec<u8>,
+    /// Each object's data range by index, or why the list of objects is broken.
+    objects: Result<BTreeMap<u16, Range<usize>>, String>,
+}
+
+impl Collection {
+    /// Indexes a collection's objects in one pass (a collection of 32 MiB may hold two
+    /// million objects, and many strings may point into it). A later object with the same
+    /// index replaces an earlier one, as in libhdf5's table.
+    pub(super) fn new(bytes: Vec<u8>, sizes: Sizes) -> Collection {
+        let objects = index(&bytes, sizes);
+        Collection { bytes, objects }
+    }
+
+    /// Where object `index`'s data lies, or `None` when the collection has no such object.
+    pub(super) fn object(&self, index: u32) -> Result<Option<Range<usize>>, String> {
+        let objects = self.objects.as_ref().map_err(String::clone)?;
+        Ok(u16::try_from(index)
+            .ok()
+            .and_then(|i| objects.get(&i))
+            .cloned())
+    }
+}
+
+/// The data range of every object in `collection`.
+fn index(collection: &[u8], sizes: Sizes) -> Result<BTreeMap<u16, Range<usize>>, String> {
+    let mut objects = BTreeMap::new();
     let object_header = object_header_len(sizes);
     let mut at = header_len(sizes) as usize;
     while collection.len().saturating_sub(at) >= object_header {
@@ -61,10 +87,10 @@ pub(super) fn object(
         let (Some(id), Some(_refs), Some(()), Some(size)) =
             (cur.u16(), cur.u16(), cur.skip(4), cur.len(sizes))
         else {
-            return Ok(None);
+            break;
         };
         if id == 0 {
-            return Ok(None);
+            break;
         }
         let start = at + object_header;
         let size = usize::try_from(size).unwrap_or(usize::MAX);
@@ -76,10 +102,8 @@ pub(super) fn object(
                     "global heap object {id} declares {size} bytes, past the end of its collection"
                 )
             })?;
-        if u32::from(id) == index {
-            return Ok(Some(start..end));
-        }
+        objects.insert(id, start..end);
         at = start.saturating_add(align8(size));
     }
-    Ok(None)
+    Ok(objects)
 }

@@ -26,6 +26,7 @@ mod dense;
 mod fractal_heap;
 mod global_heap;
 mod object_header;
+mod problems;
 mod regions;
 mod superblock;
 #[cfg(test)]
@@ -40,8 +41,9 @@ use crate::reader::{Finished, Gap, Reader};
 use crate::report::Format;
 use crate::scanner::Input;
 
+use problems::malformed;
 use regions::{Feed, Regions};
-use walk::{Ctx, Task, Walk, malformed};
+use walk::{Ctx, Task, Walk};
 
 /// An HDF5 file.
 #[derive(Debug)]

@@ -51,6 +51,7 @@ impl<T> Region<T> {
         self.start.saturating_add(self.len)
     }
 
+    /// Whether every needed byte is in.
     fn complete(&self) -> bool {
         self.buf.len() as u64 >= self.len
     }

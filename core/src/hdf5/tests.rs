@@ -585,3 +585,33 @@ fn damaged_fixtures_give_one_outcome_in_every_driver() {
         }
     }
 }
+
+/// Where a version 1 attribute named `name` starts its name in `earliest_vlen.h5`; its
+/// variable-length reference follows the name (16 bytes), datatype (24) and dataspace (8).
+fn name_at(name: &[u8]) -> usize {
+    EARLIEST_VLEN
+        .windows(name.len())
+        .position(|w| w == name)
+        .unwrap()
+}
+
+#[test]
+fn every_attribute_named_model_config_is_judged_and_one_text_once() {
+    let training = name_at(b"training_config\0");
+    let model_ref = name_at(b"model_config\0") + 48;
+    // Rename training_config (a 16-byte name field) to model_config: libhdf5 reads names up
+    // to their NUL, so the root now has two model_config attributes.
+    let renamed = patch(EARLIEST_VLEN, training, b"model_config\0\0\0\0");
+    let outcome = read(&renamed);
+    assert_eq!(texts(&outcome, Interest::ModelConfig).len(), 2);
+    assert!(texts(&outcome, Interest::TrainingConfig).is_empty());
+    // Both now name the same heap object: its text is judged once.
+    let same = patch(
+        &renamed,
+        training + 48,
+        &EARLIEST_VLEN[model_ref..model_ref + 16],
+    );
+    let outcome = read(&same);
+    assert_eq!(texts(&outcome, Interest::ModelConfig).len(), 1);
+    assert!(hdf5_findings(&outcome).is_empty(), "{:?}", outcome.findings);
+}

@@ -14,9 +14,10 @@ use alloc::vec::Vec;
 use super::attribute::{self, HeapRef, Interest, Value};
 use super::bytes::Sizes;
 use super::dense::Dense;
-use super::global_heap;
+use super::global_heap::{self, Collection};
 use super::object_header::{self as oh, Extent, Layout};
-use super::regions::{Feed, MAX_REGION, MAX_TOTAL, Refused, Region, Regions, WINDOW};
+use super::problems::{checksum, malformed, refused};
+use super::regions::{Feed, Region, Regions};
 use super::superblock::{self, Parse, Superblock};
 use crate::findings::Findings;
 use crate::keras::{ConfigKind, check_config};
@@ -26,8 +27,11 @@ use crate::rules::Rule;
 /// Most continuation chunks followed from the root group's header.
 const MAX_CHUNKS: u32 = 1024;
 
-/// Most variable-length strings looked up in global heaps.
+/// Most variable-length strings looked up in global heaps, and most texts judged.
 const MAX_STRINGS: u32 = 4096;
+
+/// Most bytes of attribute text judged.
+const MAX_JUDGED_BYTES: u64 = 256 << 20;
 
 /// Longest `keras_version` or `backend` value kept for messages.
 const MAX_SHOWN: usize = 64;
@@ -106,7 +110,14 @@ pub(super) struct Walk {
     /// Object header chunks read or asked for (absolute offsets), to catch cycles.
     visited: BTreeSet<u64>,
     /// Global heap collections read, by absolute offset, kept for later strings.
-    collections: BTreeMap<u64, Vec<u8>>,
+    collections: BTreeMap<u64, Collection>,
+    /// Texts judged so far, by attribute and offset, so that one text named many times is
+    /// judged once.
+    judged: BTreeSet<(Interest, Option<u64>, usize)>,
+    /// Bytes of text judged so far.
+    judged_bytes: u64,
+    /// Whether a judging limit was reported.
+    judging_capped: bool,
     /// Strings looked up so far.
     strings: u32,
     /// Dense attribute storage, once attribute info names it.
@@ -449,18 +460,25 @@ impl Walk {
         let Task::Collection { requests, .. } = region.task else {
             return;
         };
+        let collection = Collection::new(region.buf, sizes);
         for request in requests {
-            self.serve(&region.buf, start, request, ctx);
+            self.serve(&collection, start, request, ctx);
         }
-        self.collections.insert(start, region.buf);
+        self.collections.insert(start, collection);
     }
 
     /// Takes one string from a collection read whole.
-    fn serve(&mut self, collection: &[u8], start: u64, request: Request, ctx: &mut Ctx<'_, '_>) {
+    fn serve(
+        &mut self,
+        collection: &Collection,
+        start: u64,
+        request: Request,
+        ctx: &mut Ctx<'_, '_>,
+    ) {
         let index = request.string.index;
-        match global_heap::object(collection, index, self.sizes()) {
+        match collection.object(index) {
             Ok(Some(range)) => {
-                let data = collection.get(range.clone()).unwrap_or_default();
+                let data = collection.bytes.get(range.clone()).unwrap_or_default();
                 let offset = start.saturating_add(range.start as u64);
                 if data.len() as u64 != u64::from(request.string.len) {
                     malformed(
@@ -500,6 +518,27 @@ impl Walk {
         text: &[u8],
         ctx: &mut Ctx<'_, '_>,
     ) {
+        // Many attributes (or many elements of one) may name the same bytes: judge them once,
+        // and judge at most so many texts and bytes.
+        if self.judged.contains(&(interest, offset, text.len())) {
+            return;
+        }
+        let bytes = self.judged_bytes.saturating_add(text.len() as u64);
+        if self.judged.len() >= MAX_STRINGS as usize || bytes > MAX_JUDGED_BYTES {
+            if !self.judging_capped {
+                self.judging_capped = true;
+                ctx.findings.rule(
+                    Rule::ScanLimitReached,
+                    None,
+                    offset,
+                    format!("the root attributes hold more than {MAX_STRINGS} strings or {} MiB of text to judge; modelsieve judged no more", MAX_JUDGED_BYTES >> 20),
+                    Some(String::from("hdf5 strings")),
+                );
+            }
+            return;
+        }
+        self.judged.insert((interest, offset, text.len()));
+        self.judged_bytes = bytes;
         #[cfg(test)]
         self.found.texts.push((interest, offset, Vec::from(text)));
         match interest {
@@ -553,60 +592,4 @@ pub(super) fn extend(ctx: &mut Ctx<'_, '_>, region: Region<Task>, len: u64) -> b
             false
         }
     }
-}
-
-/// Reports a range that cannot be read.
-fn refused(findings: &mut Findings, what: &str, start: u64, len: u64, why: Refused) {
-    match why {
-        Refused::Behind(position) => malformed(
-            findings,
-            start,
-            format!(
-                "{what} at offset {start} lies in bytes the reader had already passed (it was at offset {position}, beyond the first {} KiB it keeps); modelsieve reads an HDF5 file in one forward pass and did not read it",
-                WINDOW >> 10
-            ),
-            "backward pointer",
-        ),
-        Refused::TooLong => {
-            findings.rule(
-                Rule::ScanLimitReached,
-                None,
-                Some(start),
-                format!("{what} at offset {start} spans {len} bytes; modelsieve reads at most {} MiB per HDF5 structure", MAX_REGION >> 20),
-                Some(String::from("hdf5 structure size")),
-            );
-        }
-        Refused::Budget => {
-            findings.rule(
-                Rule::ScanLimitReached,
-                None,
-                Some(start),
-                format!("{what} at offset {start} was not read: the HDF5 structures read reach the {} MiB budget", MAX_TOTAL >> 20),
-                Some(String::from("hdf5 read budget")),
-            );
-        }
-    }
-}
-
-/// Reports a checksum that libhdf5 would reject.
-pub(super) fn checksum(ctx: &mut Ctx<'_, '_>, what: &str, at: u64) {
-    malformed(
-        ctx.findings,
-        at,
-        format!(
-            "the checksum of {what} at offset {at} does not match its bytes; libhdf5 refuses to read it (modelsieve judged it anyway)"
-        ),
-        "checksum mismatch",
-    );
-}
-
-/// Reports broken or unread HDF5 structure.
-pub(super) fn malformed(findings: &mut Findings, at: u64, message: String, evidence: &str) {
-    findings.rule(
-        Rule::Hdf5Malformed,
-        None,
-        Some(at),
-        message,
-        Some(String::from(evidence)),
-    );
 }
