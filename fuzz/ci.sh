@@ -23,7 +23,7 @@ cargo fuzz build "${build_flags[@]}"
 
 # Per-target -max_len: the scanner target feeds every input byte by byte as well, so it gets
 # smaller inputs to keep its executions per second up.
-declare -A max_len=([pickle]=65536 [scanner]=8192 [zip]=16384 [tar]=16384 [gzip]=16384 [npy]=8192 [joblib]=8192 [safetensors]=8192 [gguf]=16384 [gguf_template]=8192 [protobuf]=16384 [keras_config]=16384)
+declare -A max_len=([pickle]=65536 [scanner]=8192 [zip]=16384 [tar]=16384 [gzip]=16384 [npy]=8192 [joblib]=8192 [safetensors]=8192 [gguf]=16384 [gguf_template]=8192 [protobuf]=16384 [keras_config]=16384 [hdf5]=16384)
 # A fixed seed keeps the CI smoke run repeatable; longer runs by hand use random seeds.
 common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -seed=1)
 
@@ -31,7 +31,7 @@ common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -seed=1)
 mkdir -p artifacts
 passed=0
 failed=0
-for target in pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config; do
+for target in pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config hdf5; do
   # Inputs that once failed: tests/fixtures/fuzz-regressions/<target>-*.bin.
   shopt -s nullglob
   regressions=(../tests/fixtures/fuzz-regressions/"$target"-*.bin)

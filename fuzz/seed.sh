@@ -12,10 +12,11 @@ sources=(
   "$root/tests/fixtures/onnx"
   "$root/tests/fixtures/tensorflow"
   "$root/tests/fixtures/keras"
+  "$root/tests/fixtures/hdf5"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )
-targets=(pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config)
+targets=(pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config hdf5)
 # Inputs larger than this are left out: libFuzzer's -max_len would cut them anyway and they slow
 # every round of the fuzzer.
 max_bytes=$((1024 * 1024))
@@ -40,7 +41,7 @@ for src in "${sources[@]}"; do
           # Format targets get the files of their format; the scanner target gets everything.
           # All but the pickle target read 4 header bytes (chunk sizes) before the file.
           case "$t:$magic" in
-            scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80* | protobuf:08*) ;;
+            scanner:* | gguf:47475546* | zip:504b* | tar:* | gzip:1f8b* | gzip:78* | npy:934e* | joblib:80* | protobuf:08* | hdf5:89484446*) ;;
             # The template target takes template text: the real templates and nothing else.
             gguf_template:*) case "$f" in *.jinja) ;; *) continue ;; esac ;;
             # JSON texts (`{`, `[`, whitespace, a UTF-16 byte-order mark).

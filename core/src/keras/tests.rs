@@ -140,6 +140,15 @@ fn lambdas_are_found_in_every_encoding_and_place() {
         ev[1].starts_with("config.layers[0].config.output_shape: "),
         "{ev:?}"
     );
+    // Python source under `function` with no type (the peers' hand-made samples).
+    let source = r#"{"class_name": "Lambda", "config": {"function": "lambda x: eval('1')"}}"#;
+    let report = same_everywhere(source.as_bytes());
+    assert_eq!(
+        evidence(&report, Rule::KerasLambdaCode),
+        ["(top level).config.function: Python source text `lambda x: eval('1')`"]
+    );
+    let named = r#"{"class_name": "Lambda", "config": {"function": "my_pkg.double"}}"#;
+    assert!(rules(&same_everywhere(named.as_bytes())).is_empty());
     // tf_keras (keras_metadata.pb) keeps the tuple as `{"class_name": "__tuple__", "items": [...]}`.
     let tuple = r#"{"class_name": "Lambda", "config": {"name": "l", "function": {"class_name": "__tuple__", "items": ["YWJj", null, null]}, "function_type": "lambda"}}"#;
     let report = same_everywhere(tuple.as_bytes());

@@ -484,9 +484,12 @@ impl<'a> Walker<'a, '_> {
         ];
         for (value, ty, module, name) in parts {
             let lambda_type = config.str(ty) == Some("lambda");
+            // Without a type, a string that is not a plain name is code too (Python source
+            // written by hand, as in the peers' samples): no loader reads it as a name.
+            let untyped_code = |code: &str| config.get(ty).is_none() && !is_identifier(code);
             let code = match config.get(value) {
                 Some(Captured::List(Some(code))) if lambda_type || value == Field::Function => code,
-                Some(Captured::Str(code)) if lambda_type => code,
+                Some(Captured::Str(code)) if lambda_type || untyped_code(code) => code,
                 // tf_keras writes the `(code, defaults, closure)` tuple as
                 // `{"class_name": "__tuple__", "items": [...]}` (keras_metadata.pb).
                 Some(Captured::Object(tuple))
@@ -521,6 +524,10 @@ impl<'a> Walker<'a, '_> {
         globals: Option<&str>,
     ) {
         let mut evidence = match code {
+            Some(code) if looks_like_source(code) => {
+                let shown: String = code.chars().take(160).collect();
+                format!("{path}: Python source text `{shown}`")
+            }
             Some(code) => format!("{path}: {}", marshal::describe(code)),
             None => format!("{path}: no readable code"),
         };
@@ -531,7 +538,7 @@ impl<'a> Walker<'a, '_> {
             Rule::KerasLambdaCode,
             None,
             at,
-            format!("{path} holds {what}: serialized Python bytecode that becomes a function when the model loads. Keras runs it when safe_mode is off (safe_mode=False, enable_unsafe_deserialization()), in legacy .h5 loads before 3.11 (CVE-2025-9905), and in versions without safe_mode"),
+            format!("{path} holds {what}: serialized Python code (bytecode or source) that becomes a function when the model loads. Keras runs it when safe_mode is off (safe_mode=False, enable_unsafe_deserialization()), in legacy .h5 loads before 3.11 (CVE-2025-9905), and in versions without safe_mode"),
             Some(evidence),
         );
     }
@@ -571,4 +578,23 @@ impl<'a> Walker<'a, '_> {
             Some(format!("{path}.{member}: {kind}")),
         );
     }
+}
+
+/// A dotted Python name (`relu`, `my_pkg.act`): what `function_type: "function"` holds.
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// Text that is Python source rather than base64 or raw marshal data: it holds characters
+/// base64 never does and starts like code.
+fn looks_like_source(code: &str) -> bool {
+    let trimmed = code.trim_start();
+    (trimmed.starts_with("lambda") || trimmed.starts_with("def ") || trimmed.contains('('))
+        && code.bytes().any(|b| matches!(b, b' ' | b'(' | b':'))
 }
