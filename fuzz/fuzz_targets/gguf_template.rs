@@ -29,12 +29,16 @@ fuzz_target!(|data: &[u8]| {
     check_split_independence(header, &file);
     let report = scan_bytes(&file, &Policy::default());
     assert!(
-        report
-            .findings
-            .iter()
-            .all(|f| matches!(f.rule.id(), "gguf.template-injection" | "scan.limit-reached")),
+        report.findings.iter().all(|f| matches!(
+            f.rule.id(),
+            "gguf.template-injection" | "scan.limit-reached"
+        )),
         "a well-formed GGUF gave {:?}",
         report.findings
     );
-    assert!(report.findings.len() <= 10, "{} findings", report.findings.len());
+    assert!(
+        report.findings.len() <= 10,
+        "{} findings",
+        report.findings.len()
+    );
 });

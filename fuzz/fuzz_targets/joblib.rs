@@ -49,7 +49,11 @@ fn wrapper(selector: [u8; 4]) -> Vec<u8> {
     unicode(&mut out, "dtype");
     out.extend(b"cnumpy\ndtype\n");
     unicode(&mut out, typestr);
-    out.extend(if c & 1 != 0 { &b"\x89\x88\x87R(K\x03"[..] } else { b"\x89\x89\x87R(K\x03" });
+    out.extend(if c & 1 != 0 {
+        &b"\x89\x88\x87R(K\x03"[..]
+    } else {
+        b"\x89\x89\x87R(K\x03"
+    });
     unicode(&mut out, "<");
     out.extend(b"NNNJ");
     out.extend(elsize.to_le_bytes());

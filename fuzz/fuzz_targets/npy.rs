@@ -71,6 +71,9 @@ fuzz_target!(|data: &[u8]| {
     );
 
     // Chunk size from byte 0, short seeking reads from byte 3, as the shared check takes them.
-    let sizes = [header.first().copied().unwrap_or(0) >> 3, header.get(3).copied().unwrap_or(0)];
+    let sizes = [
+        header.first().copied().unwrap_or(0) >> 3,
+        header.get(3).copied().unwrap_or(0),
+    ];
     check_split_independence(&sizes, &file);
 });

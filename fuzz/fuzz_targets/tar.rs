@@ -16,7 +16,9 @@ fn size(field: &[u8]) -> usize {
         .iter()
         .skip_while(|&&b| b == b' ')
         .take_while(|b| (b'0'..=b'7').contains(b))
-        .fold(0usize, |n, &d| n.saturating_mul(8).saturating_add(usize::from(d - b'0')))
+        .fold(0usize, |n, &d| {
+            n.saturating_mul(8).saturating_add(usize::from(d - b'0'))
+        })
 }
 
 /// Rewrites the checksums of the chain of headers, up to 64 of them.

@@ -2,7 +2,7 @@
 //! every reading order and requires the same report.
 //!
 //! The same file must give the same findings, verdict and format however its bytes arrive:
-//! - whole, through `scan_bytes`;
+//! - whole, through `scan_bytes_with_limits` (with [`limits`]);
 //! - streamed in chunks whose sizes come from a header (not part of the scanned file);
 //! - streamed byte by byte;
 //! - through a seeking driver that reads exactly the ranges `want()` names, with the scanner's
@@ -12,7 +12,7 @@
 //! in bytes a streaming driver has already passed (found only through the central directory)
 //! is read by seeking drivers and reported as unread by streaming ones.
 
-use modelsieve_core::{Limits, Policy, Report, Scanner, Want, scan_bytes};
+use modelsieve_core::{Limits, Policy, Report, Scanner, Want, scan_bytes_with_limits};
 
 /// Header bytes that choose the chunk sizes; the rest of the input is the file.
 pub const HEADER: usize = 4;
@@ -46,9 +46,19 @@ fn same(what: &str, expected: &Report, got: &Report) {
     assert_eq!(expected.path, got.path, "{what}: path differs");
 }
 
+/// The limits every reading order runs with: the defaults, except a 4 MiB decompression
+/// budget. A few KiB of deflate may legitimately cost up to the default 4 GiB budget of
+/// inflating and CRC work (seconds of CPU, minutes under the sanitizer), which the resource
+/// tests bound; here it would only slow the search for logic errors.
+pub fn limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_inflated_bytes = 4 << 20;
+    limits
+}
+
 /// Feeds `file` in order, in chunks whose sizes cycle through `sizes` (each at least 1).
 pub fn chunked(file: &[u8], sizes: &[usize], policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
+    let mut scanner = Scanner::new(policy, limits(), Some(file.len() as u64));
     let mut offset = 0usize;
     let mut i = 0usize;
     while offset < file.len() {
@@ -63,7 +73,7 @@ pub fn chunked(file: &[u8], sizes: &[usize], policy: &Policy) -> Report {
 /// A seeking driver: reads what `want()` names, at most `max_read` bytes at a time (and at
 /// least the scanner's hint when `max_read` is 0), until `Done` or end of file.
 pub fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
-    let mut scanner = Scanner::new(policy, Limits::default(), Some(file.len() as u64));
+    let mut scanner = Scanner::new(policy, limits(), Some(file.len() as u64));
     // Every feed either advances what the scanner wants or ends the scan; bound the loop anyway
     // so that a scanner that stops making progress is reported as a failure, not a hang.
     let mut rounds = 0usize;
@@ -103,7 +113,7 @@ pub fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
 /// reports agree.
 pub fn check_split_independence(header: &[u8], file: &[u8]) {
     let policy = Policy::default();
-    let whole = scan_bytes(file, &policy);
+    let whole = scan_bytes_with_limits(file, &policy, limits());
 
     // Chunk sizes 1..=256 from the header bytes; a short header still gives one size.
     let mut sizes: Vec<usize> = header.iter().map(|&b| usize::from(b) + 1).collect();
