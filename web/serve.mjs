@@ -127,7 +127,7 @@ async function resolveFile(mounts, urlPath) {
 /**
  * Starts the server. `root` is served at `/`; `mounts` maps further URL prefixes onto directories.
  * `csp: false` drops the policy header (only for demonstrating a host that does not send one).
- * `onRequest` sees every request (method, path, range, body bytes) after it has been answered.
+ * `onRequest` sees every request (method, path, range, status, bytes received and sent) once answered.
  * Resolves to `{ server, url, close }`.
  */
 export async function serve({ root, port = 0, mounts = {}, csp = CSP, onRequest } = {}) {
@@ -150,6 +150,7 @@ export async function serve({ root, port = 0, mounts = {}, csp = CSP, onRequest 
         range: req.headers.range ?? null,
         status: res.statusCode,
         bodyBytes,
+        sentBytes: req.method === 'HEAD' ? 0 : Number(res.getHeader('Content-Length') ?? 0),
       });
     });
     handle(req, res, table, csp).catch(() => {

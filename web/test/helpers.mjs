@@ -81,8 +81,16 @@ export async function startServer(args = []) {
  */
 export function recordRequests(context) {
   const requests = [];
+  const byRequest = new Map();
   context.on('request', (r) => {
-    requests.push({ url: r.url(), method: r.method(), type: r.resourceType(), body: r.postDataBuffer() });
+    const entry = { url: r.url(), method: r.method(), type: r.resourceType(), body: r.postDataBuffer(), failure: null };
+    byRequest.set(r, entry);
+    requests.push(entry);
+  });
+  // a request the browser refused (CSP) shows up here with its reason, e.g. net::ERR_BLOCKED_BY_CSP
+  context.on('requestfailed', (r) => {
+    const entry = byRequest.get(r);
+    if (entry) entry.failure = r.failure()?.errorText ?? 'failed';
   });
   return requests;
 }
@@ -90,10 +98,16 @@ export function recordRequests(context) {
 /**
  * Asserts through `assert` that every recorded request went to `origin`, was a GET without a
  * body, and named a file that exists under one of `roots` (URL prefix → directory): the page's
- * own assets, nothing else.
+ * own assets, nothing else. `blob:` URLs of the same origin (the worker bootstrap and the
+ * downloads, made in the page from its own memory) are allowed; they never reach a network.
  */
 export function assertOnlyOwnAssets(assert, requests, origin, roots = { '/': WEB }) {
   for (const r of requests) {
+    if (r.url.startsWith('blob:')) {
+      assert.equal(new URL(r.url).origin, origin, `blob: URL of another origin: ${r.url}`);
+      assert.equal(r.method, 'GET');
+      continue;
+    }
     const u = new URL(r.url);
     assert.equal(u.origin, origin, `request to another origin: ${r.url}`);
     assert.equal(r.method, 'GET', `${r.method} ${r.url}`);
@@ -102,7 +116,7 @@ export function assertOnlyOwnAssets(assert, requests, origin, roots = { '/': WEB
     const path = decodeURIComponent(u.pathname);
     const [prefix, dir] = Object.entries(roots)
       .sort((a, b) => b[0].length - a[0].length)
-      .find(([p]) => path.startsWith(p));
+      .find(([p]) => path.startsWith(p)) ?? ['/', WEB];
     let file = join(dir, path.slice(prefix.length));
     if (path.endsWith('/')) file = join(file, 'index.html');
     assert.ok(existsSync(file) && statSync(file).isFile(), `not a page asset: ${r.url}`);
