@@ -164,8 +164,12 @@ function refresh() {
   bar.value = finished + partial;
   const reports = entries.filter((e) => e.report);
   const counts = countBy(reports, VERDICTS, (e) => e.report.verdict);
-  for (const v of VERDICTS) $(`count-${v}`).textContent = String(counts[v]);
+  for (const v of VERDICTS) {
+    $(`count-${v}`).textContent = String(counts[v]);
+    $(`count-${v}`).parentElement.classList.toggle('zero', counts[v] === 0);
+  }
   $('count-other').textContent = String(finished - reports.length);
+  $('count-other').parentElement.hidden = finished === reports.length;
   const read = entries.reduce((sum, e) => sum + (e.bytesRead || 0), 0);
   const size = entries.reduce((sum, e) => sum + (e.size || 0), 0);
   $('overall-text').textContent =
@@ -256,6 +260,9 @@ function wire() {
   });
 
   $('cancel-all').addEventListener('click', cancelAll);
+  $('hide-clean').addEventListener('change', (e) => {
+    $('results').classList.toggle('hide-clean', e.target.checked);
+  });
   $('clear').addEventListener('click', () => {
     cancelAll();
     entries = [];
