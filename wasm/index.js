@@ -101,7 +101,11 @@ function abortError() {
 /** Resolves like `promise`, or rejects with the signal's reason as soon as it aborts. */
 function abortable(promise, signal) {
   if (!signal) return promise;
-  throwIfAborted(signal);
+  if (signal.aborted) {
+    // The read already started: its own rejection is not news.
+    promise.catch(() => {});
+    return Promise.reject(signal.reason ?? abortError());
+  }
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason ?? abortError());
     signal.addEventListener('abort', onAbort, { once: true });
@@ -170,6 +174,7 @@ async function seek(scanner, size, read, maxRead, options, alreadyRead = 0, next
     chunk = offset === nextOffset ? Math.min(chunk * 2, maxRead) : MIN_READ;
     let n = Math.min(Math.max(len, chunk, 1), maxRead);
     if (size !== undefined) n = Math.min(n, size - offset);
+    throwIfAborted(options.signal);
     const bytes = await abortable(read(offset, n), options.signal);
     if (bytes.length === 0) break;
     scanner.feed(offset, bytes);
@@ -231,6 +236,7 @@ async function feedStream(scanner, stream, size, options, alreadyRead) {
   const chunks = iterate(stream);
   try {
     for (;;) {
+      throwIfAborted(signal);
       const { done, value } = await abortable(chunks.next(), signal);
       if (done) break;
       const bytes = toBytes(value);
@@ -389,6 +395,7 @@ async function readBody(response, max, signal) {
   let total = 0;
   try {
     while (total < max) {
+      throwIfAborted(signal);
       const { done, value } = await abortable(reader.read(), signal);
       if (done) break;
       parts.push(value);
