@@ -182,9 +182,13 @@ export function statePickle(name, numel) {
 
 /**
  * Writes `path`: `torch.save({name: torch.zeros(numel)})` in the zip layout, with the tensor's
- * `numel * 4` bytes as a hole. Returns the file's size.
+ * `numel * 4` bytes as a hole. `pickle` replaces data.pkl (web/test uses it to add a payload).
+ * Returns the file's size.
  */
-export async function writeSparseTorchZip(path, { numel, name = 'layer0.weight', folder = 'archive' }) {
+export async function writeSparseTorchZip(
+  path,
+  { numel, name = 'layer0.weight', folder = 'archive', pickle = statePickle(name, numel) },
+) {
   const handle = await open(path, 'w');
   let pos = 0;
   const central = [];
@@ -236,7 +240,7 @@ export async function writeSparseTorchZip(path, { numel, name = 'layer0.weight',
     central.push({ full, crc, size, offset, flags });
   };
 
-  await record('data.pkl', statePickle(name, numel));
+  await record('data.pkl', pickle);
   await record('.format_version', new TextEncoder().encode('1'));
   await record('.storage_alignment', new TextEncoder().encode('64'));
   await record('byteorder', new TextEncoder().encode('little'));

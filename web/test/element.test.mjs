@@ -7,8 +7,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES, REPO, WEB, artifact, assertOnlyOwnAssets, launch, recordRequests, requireBuiltPage, startServer } from './helpers.mjs';
-import { writeSparseTorchZip } from './torch-zip.mjs';
+import {
+  FIXTURES,
+  REPO,
+  WEB,
+  artifact,
+  assertOnlyOwnAssets,
+  launch,
+  recordRequests,
+  requireBuiltPage,
+  startServer,
+  writeSparseCheckpoint,
+} from './helpers.mjs';
 
 let tmp;
 let server;
@@ -18,7 +28,7 @@ let bigSize;
 before(async () => {
   requireBuiltPage();
   tmp = mkdtempSync(join(tmpdir(), 'modelsieve-element-'));
-  ({ size: bigSize } = await writeSparseTorchZip(join(tmp, 'big-payload.pt'), { storageBytes: 4 * 1024 ** 3, payload: true }));
+  bigSize = await writeSparseCheckpoint(join(tmp, 'big-payload.pt'), { storageBytes: 4 * 1024 ** 3, payload: true });
   server = await startServer([
     '--mount', `/samples=${join(REPO, 'samples')}`,
     '--mount', `/fixtures=${FIXTURES}`,

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { statePickle, writeSparseTorchZip } from '../../wasm/test/torchzip.mjs';
 
 export const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO = resolve(WEB, '..');
@@ -163,4 +164,36 @@ export function readResults(page) {
       })),
     })),
   );
+}
+
+/**
+ * Writes a sparse `torch.save` checkpoint (wasm/test/torchzip.mjs) whose float32 tensor of
+ * `storageBytes` is a hole. With `payload`, data.pkl also sets `config = posix.system('id')`:
+ * the injected call of a poisoned checkpoint, after the state dict is built and before STOP.
+ * Resolves to the file's size.
+ */
+export function writeSparseCheckpoint(path, { storageBytes, payload = false }) {
+  const numel = Math.floor(storageBytes / 4);
+  const name = 'model.embed_tokens.weight';
+  let pickle = statePickle(name, numel);
+  if (payload) {
+    const enc = new TextEncoder();
+    const str = (s) => {
+      const b = enc.encode(s);
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, b.length, true);
+      return [0x58, ...len, ...b]; // BINUNICODE
+    };
+    const call = [
+      ...str('config'),
+      ...enc.encode('cposix\nsystem\n'), // GLOBAL posix.system: os.system as pickled on Linux
+      ...str('id'),
+      0x85, // TUPLE1
+      0x52, // REDUCE: posix.system('id')
+      0x73, // SETITEM on the state dict
+      0x2e, // STOP
+    ];
+    pickle = Uint8Array.from([...pickle.subarray(0, pickle.length - 1), ...call]);
+  }
+  return writeSparseTorchZip(path, { numel, name, pickle });
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifact, launch, readResults, requireBuiltPage, startServer, waitForScans } from './helpers.mjs';
-import { writeSparseTorchZip } from './torch-zip.mjs';
+import { artifact, launch, readResults, requireBuiltPage, startServer, waitForScans, writeSparseCheckpoint } from './helpers.mjs';
 
 const GiB = 1024 ** 3;
 const MB = 1000 * 1000;
@@ -23,7 +22,7 @@ before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'modelsieve-sparse-'));
   for (const [name, payload] of [['llama-4g.pt', false], ['llama-4g-payload.pt', true]]) {
     const path = join(tmp, name);
-    const { size } = await writeSparseTorchZip(path, { storageBytes: 4 * GiB, payload });
+    const size = await writeSparseCheckpoint(path, { storageBytes: 4 * GiB, payload });
     files[name] = { path, size };
   }
   server = await startServer();
