@@ -42,6 +42,7 @@ function addFiles(items) {
       controller: new AbortController(),
     };
     entry.view = entryView(entry);
+    entry.view.update();
     $('results').append(entry.view.root);
     entries.push(entry);
     scan(entry);

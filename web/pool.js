@@ -84,12 +84,16 @@ export class ScanPool {
 
   /** Terminates every worker and rejects every pending scan. */
   destroy() {
-    for (const job of [...this.queue, ...this.slots.map((s) => s.job).filter(Boolean)]) {
-      this.settle(job, null, new DOMException('The scanner was shut down.', 'AbortError'));
-    }
+    const jobs = [...this.queue, ...this.slots.map((s) => s.job).filter(Boolean)];
+    // emptied first, so that settling a job cannot start the next one
     this.queue = [];
-    for (const slot of this.slots) slot.worker.terminate();
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      if (slot.blobUrl) URL.revokeObjectURL(slot.blobUrl);
+      slot.worker.terminate();
+    }
     this.slots = [];
+    for (const job of jobs) this.settle(job, null, new DOMException('The scanner was shut down.', 'AbortError'));
   }
 
   /** Starts queued jobs on idle workers, starting workers up to `size`. */

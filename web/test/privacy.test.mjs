@@ -138,6 +138,9 @@ for (const mode of ['header and meta tag', 'meta tag only']) {
       const header = response.headers()['content-security-policy'];
       if (mode === 'meta tag only') assert.equal(header, undefined);
       else assert.equal(header, CSP);
+      // the page says so, plainly and before anything else can be done
+      assert.match(await page.textContent('#privacy'), /^Nothing leaves your machine\./);
+      assert.ok(await page.isVisible('#privacy'));
       await watchViolations(page);
 
       // a scan first, so the workers exist
