@@ -278,6 +278,7 @@ async function main() {
     started = await serve({ ...opts, port: 0, onRequest });
   }
   process.stdout.write(`modelsieve web page: ${started.url}\n`);
+  process.stdout.write(`<model-sieve> example: ${started.url}model-sieve.html (Ctrl-C stops the server)\n`);
   const stop = () => started.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
