@@ -36,6 +36,7 @@ if [ ! -f "$out/modelsieve_wasm_bg.wasm" ] || [ ! -f "$out/modelsieve_wasm.js" ]
   || [ "$input" -nt "$out/modelsieve_wasm_bg.wasm" ]; then
   step "wasm-bindgen --target web --out-dir $out"
   rm -rf "$out"
-  wasm-bindgen --target web --no-typescript --out-dir "$out" "$input"
+  wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$out" "$input"
 fi
 ls -l "$out"/*.wasm >&2
