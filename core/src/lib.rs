@@ -43,6 +43,7 @@ mod reader;
 mod report;
 mod rules;
 mod safetensors;
+pub mod sarif;
 mod scanner;
 mod sniff;
 mod tar;

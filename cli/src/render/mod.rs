@@ -3,6 +3,5 @@
 
 pub(crate) mod json;
 pub(crate) mod sarif;
-mod sarif_location;
 pub(crate) mod terminal;
 pub(crate) mod text;
