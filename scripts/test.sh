@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order CI runs them. Installs what it needs on a fresh machine
-# (rustfmt, clippy, the wasm32v1-none target, cargo-fuzz) and needs the conformance corpus at
-# ../shared/conformance beside the repository.
+# (rustfmt, clippy, the wasm32 targets, wasm-bindgen-cli at the Cargo.lock version, chromium from
+# apt, the npm dev dependencies from package-lock.json, cargo-fuzz) and needs the conformance
+# corpus at ../shared/conformance beside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,14 @@ cargo build -p modelsieve-core --target wasm32-unknown-unknown --profile wasm --
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "WASM package and web page: build, chromium, npm ci"
+scripts/build-web.sh
+[ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
+npm ci --no-audit --no-fund
+
+step "JS API tests (Node) and browser tests (headless Chromium)"
+node --test wasm/test/*.test.mjs web/test/*.test.mjs
 
 step "fuzz smoke run"
 fuzz/ci.sh

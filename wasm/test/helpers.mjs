@@ -25,11 +25,14 @@ export async function loadPackage() {
 
 let cli = null;
 
-/** The release CLI: $MODELSIEVE_CLI, else target/release/modelsieve (built if missing). */
+/**
+ * The release CLI: $MODELSIEVE_CLI, else target/release/modelsieve, brought up to date with the
+ * sources first (a no-op build when it is), so that a stale binary never stands in for the CLI.
+ */
 export function cliPath() {
   if (cli !== null) return cli;
   const candidate = process.env.MODELSIEVE_CLI ?? join(REPO, 'target', 'release', 'modelsieve');
-  if (!existsSync(candidate)) {
+  if (!process.env.MODELSIEVE_CLI) {
     const build = spawnSync('cargo', ['build', '--release', '--locked', '-p', 'modelsieve-cli'], {
       cwd: REPO,
       stdio: ['ignore', 'inherit', 'inherit'],

@@ -2,6 +2,7 @@
 // pickers driven from the keyboard, verdicts and findings against tests/fixtures/expected.tsv,
 // the JSON and SARIF downloads, cancel, and screenshots (light, dark, phone) as artifacts.
 
+import { cliPath } from '../../wasm/test/helpers.mjs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -113,11 +114,6 @@ async function dropPaths(page, selector, paths) {
   await cdp.detach();
 }
 
-/** The CLI binary built by `cargo test`/`cargo build` (or $MODELSIEVE_BIN), if there is one. */
-function cliBinary() {
-  const candidates = [process.env.MODELSIEVE_BIN, join(REPO, 'target/debug/modelsieve'), join(REPO, 'target/release/modelsieve')];
-  return candidates.find((p) => p && existsSync(p)) ?? null;
-}
 
 /**
  * The page's JSON report against `modelsieve scan --format json` over the same files, laid out
@@ -125,11 +121,7 @@ function cliBinary() {
  * CLI's seeking reads and the page's Blob slices differ in size).
  */
 function compareWithCli(doc, shown) {
-  const bin = cliBinary();
-  if (!bin) {
-    process.stdout.write('# no CLI binary (target/debug/modelsieve): JSON parity with the CLI not checked\n');
-    return;
-  }
+  const bin = cliPath();
   const dir = join(tmp, 'as-dropped');
   mkdirSync(dir, { recursive: true });
   for (const f of LOOSE) cpSync(join(FIXTURES, f), join(dir, f.split('/').pop()));
