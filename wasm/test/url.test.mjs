@@ -31,7 +31,8 @@ after(() => {
 /**
  * Serves files under `root` (the URL path is the file's path below it). `mode`: 'ranges'
  * honours single byte ranges (206, Content-Range, ETag); 'ignore' answers every request 200
- * with the whole file; 'overflow' answers ranges 206 but sends the whole rest of the file.
+ * with the whole file; 'overflow' answers ranges 206 but sends the whole rest of the file;
+ * 'first-only' honours the first range request and ignores the later ones.
  * `stats` counts requests and body bytes sent.
  */
 async function serve(root, mode) {
@@ -60,7 +61,7 @@ async function serve(root, mode) {
       res.on('close', () => body.destroy());
     };
     const range = /^bytes=(\d+)-(\d+)?$/.exec(req.headers.range ?? '');
-    if (mode === 'ignore' || range === null) {
+    if (mode === 'ignore' || range === null || (mode === 'first-only' && stats.requests > 1)) {
       send(200, { 'Content-Length': String(size), 'Accept-Ranges': 'none' }, 0, size - 1);
       return;
     }
@@ -141,6 +142,19 @@ describe('scanUrl fallbacks and failures', () => {
     assert.deepEqual({ ...comparable(report), path: '' }, { ...comparable(cli), path: '' });
     assert.equal(stats.requests, 1);
     assert.equal(report.size, statSync(path).size);
+  });
+
+  test('a server that stops honouring ranges midway: the scan starts over from the body', async () => {
+    const path = join(scratch, 'midway.pt');
+    await writeSparseTorchZip(path, { numel: 2 ** 20 });
+    const { base, stats } = await serve(scratch, 'first-only');
+    const progress = [];
+    const report = await modelsieve.scanUrl(`${base}midway.pt`, { onProgress: (p) => progress.push(p.bytesRead) });
+    const cli = JSON.parse(runCli(['scan', '--format', 'json', path]).stdout).files[0];
+    assert.deepEqual({ ...comparable(report), path: '' }, { ...comparable(cli), path: '' });
+    assert.equal(stats.requests, 2);
+    assert.equal(stats.rangeRequests, 1);
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i] > progress[i - 1]);
   });
 
   test('an empty file (416 to a range request)', async () => {
