@@ -24,11 +24,14 @@ export function declaredLength(request) {
 
 /**
  * Calls `onChunk(bytes)` (awaited) for every chunk of `body`, stopping with a 413 past
- * `maxBytes`. With `fresh`, every chunk is a new buffer the callee may keep (gate mode hands
- * them on); otherwise one buffer is reused and a chunk is valid only until the callee returns.
- * Returns the number of bytes read.
+ * `maxBytes`. Returns the number of bytes read. How long a chunk stays valid, by `mode`:
+ * - 'reuse' (default): one buffer; a chunk is valid only until `onChunk` returns;
+ * - 'pair': two buffers in turn; a chunk stays valid until the next `onChunk` returns (gate
+ *   mode holds one chunk back and writes it during the next call, to a workerd stream whose
+ *   write resolves once the bytes are consumed);
+ * - 'fresh': a new buffer per chunk, the callee may keep it.
  */
-export async function readChunks(body, maxBytes, onChunk, { fresh = false } = {}) {
+export async function readChunks(body, maxBytes, onChunk, { mode = 'reuse' } = {}) {
   let reader;
   try {
     reader = body.getReader({ mode: 'byob' });
@@ -50,11 +53,16 @@ export async function readChunks(body, maxBytes, onChunk, { fresh = false } = {}
       await onChunk(value);
     }
   }
-  let buffer = new ArrayBuffer(READ_BUFFER);
+  const pool = [new ArrayBuffer(READ_BUFFER), mode === 'pair' ? new ArrayBuffer(READ_BUFFER) : null];
+  let turn = 0;
   for (;;) {
-    const view = new Uint8Array(buffer);
+    // A buffer the stream it was written to took over (detached) is replaced, never reused.
+    if (pool[turn] === null || pool[turn].byteLength === 0) pool[turn] = new ArrayBuffer(READ_BUFFER);
+    const view = new Uint8Array(pool[turn]);
     const { done, value } =
       typeof reader.readAtLeast === 'function' ? await reader.readAtLeast(READ_AT_LEAST, view) : await reader.read(view);
+    // The read transferred the buffer: the result's buffer is the one to reuse.
+    pool[turn] = mode === 'fresh' || value === undefined ? null : value.buffer;
     if (value !== undefined && value.length > 0) {
       total += value.length;
       if (total > maxBytes) {
@@ -62,9 +70,9 @@ export async function readChunks(body, maxBytes, onChunk, { fresh = false } = {}
         throw tooLarge(maxBytes);
       }
       await onChunk(value);
+      if (mode === 'pair') turn ^= 1;
     }
     if (done) return total;
-    buffer = fresh || value === undefined ? new ArrayBuffer(READ_BUFFER) : value.buffer;
   }
 }
 

@@ -42,8 +42,18 @@ export async function handleGate(request, config) {
   const length = declaredLength(request);
 
   // The origin reads from `readable` while we write to `writable`. With a known length the
-  // request goes out with that Content-Length, so an aborted upload is visibly short.
-  const pipe = typeof FixedLengthStream === 'function' && length !== undefined ? new FixedLengthStream(length) : new TransformStream();
+  // request goes out with that Content-Length, so an aborted upload is visibly short. workerd's
+  // own streams (FixedLengthStream, IdentityTransformStream) resolve a write once the bytes are
+  // consumed, so the body's buffers can be reused and memory stays flat; a JS TransformStream
+  // (other runtimes) does not, so there every chunk is a fresh buffer.
+  let pipe;
+  let chunkMode = 'pair';
+  if (typeof FixedLengthStream === 'function' && length !== undefined) pipe = new FixedLengthStream(length);
+  else if (typeof IdentityTransformStream === 'function') pipe = new IdentityTransformStream();
+  else {
+    pipe = new TransformStream();
+    chunkMode = 'fresh';
+  }
   const writer = pipe.writable.getWriter();
   const upstream = fetch(target, {
     method: request.method,
@@ -79,6 +89,7 @@ export async function handleGate(request, config) {
       name: decodeURIComponent(url.pathname.replace(/^\/upload\/?/, '')) || 'upload',
       allParts: true,
       onChunk: forward,
+      chunkMode,
     });
   } catch (error) {
     await writer.abort(error).catch(() => {});

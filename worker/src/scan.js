@@ -51,12 +51,13 @@ export function isFilePart(headers) {
 /**
  * Feeds `request`'s body to scanners as it arrives: one for a raw body, one per part of a
  * multipart body (`allParts`: every part, else file parts only). `onChunk(bytes)` sees every
- * raw chunk first (gate mode forwards them; it may keep them: chunks are fresh buffers then).
+ * raw chunk first (gate mode forwards them; `chunkMode` says how long a chunk stays valid, see
+ * readChunks; 'fresh' by default when there is an `onChunk`).
  * A policy form field (before any file part) replaces `policy` when `allowPolicyField`.
  * Returns the reports in body order.
  */
 export async function scanBody(request, options) {
-  const { maxBytes, failOn, name, allParts = false, allowPolicyField = false, onChunk } = options;
+  const { maxBytes, failOn, name, allParts = false, allowPolicyField = false, onChunk, chunkMode } = options;
   let { policy } = options;
   const type = mediaType(request);
   const scans = [];
@@ -113,7 +114,7 @@ export async function scanBody(request, options) {
         if (onChunk) await onChunk(bytes);
         feed(bytes);
       },
-      { fresh: onChunk !== undefined },
+      { mode: chunkMode ?? (onChunk === undefined ? 'reuse' : 'fresh') },
     );
     if (total === 0) throw new HttpError(400, 'missing_body', 'the request has an empty body');
     finish();
