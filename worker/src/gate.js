@@ -33,6 +33,16 @@ function upstreamHeaders(request) {
   return headers;
 }
 
+/** The report's path for an upload: the path after /upload/, percent-decoded when valid. */
+function uploadName(pathname) {
+  const rest = pathname.replace(/^\/upload\/?/, '');
+  try {
+    return decodeURIComponent(rest) || 'upload';
+  } catch {
+    return rest;
+  }
+}
+
 /** PUT|POST /upload/...: scan while forwarding; complete only a passing upload. */
 export async function handleGate(request, config) {
   if (config.origin === null) throw new HttpError(503, 'no_origin', 'gate mode is off: ORIGIN is not set');
@@ -86,7 +96,7 @@ export async function handleGate(request, config) {
       maxBytes: config.maxBytes,
       failOn: config.failOn,
       policy: config.policy,
-      name: decodeURIComponent(url.pathname.replace(/^\/upload\/?/, '')) || 'upload',
+      name: uploadName(url.pathname),
       allParts: true,
       onChunk: forward,
       chunkMode,

@@ -109,6 +109,7 @@ test('a dangerous upload never arrives complete: payload at the start, middle an
     assert.equal(document.files[0].verdict, 'dangerous', label);
     neverComplete(received, size, label);
     if (label === 'end') assert.ok(document.files[0].findings.some((f) => f.rule === 'archive.unsafe-path'), label);
+    assert.equal(document.files[0].path, `evil/${label}`, label);
     if (label !== 'small') {
       // The bytes before the held-back chunk did stream through before the verdict, announced
       // with the upload's length, so the origin sees a short request.

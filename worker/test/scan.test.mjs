@@ -161,7 +161,7 @@ test('bad requests get the documented errors', { skip }, async () => {
   const missing = await fetch(`${base}/nothing`);
   assert.equal(missing.status, 404);
   await missing.arrayBuffer();
-  const gate = await fetch(`${base}/upload/x`, { method: 'PUT', body: 'x' });
+  const gate = await fetch(`${base}/upload/%E0%A4%A`, { method: 'PUT', body: 'x' });
   assert.equal(gate.status, 503);
   assert.equal((await gate.json()).error.code, 'no_origin');
 });
