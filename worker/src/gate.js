@@ -65,7 +65,12 @@ export async function handleGate(request, config) {
     chunkMode = 'fresh';
   }
   const writer = pipe.writable.getWriter();
+  // Aborting the fetch itself drops the upstream connection. Erroring the body stream alone is
+  // not enough: workerd then ends a chunked (length-less) request with its final empty chunk,
+  // which the origin would take for a complete upload.
+  const cancel = new AbortController();
   const upstream = fetch(target, {
+    signal: cancel.signal,
     method: request.method,
     headers: upstreamHeaders(request),
     body: pipe.readable,
@@ -102,12 +107,14 @@ export async function handleGate(request, config) {
       chunkMode,
     });
   } catch (error) {
+    cancel.abort();
     await writer.abort(error).catch(() => {});
     throw error;
   }
 
   const { verdict, failed } = summary(reports);
   if (failed) {
+    cancel.abort();
     await writer.abort(new Error('modelsieve: upload refused')).catch(() => {});
     await upstream.then((r) => r.body?.cancel()).catch(() => {});
     return json(reportDocument(reports), 422, { 'X-Modelsieve-Verdict': verdict, 'X-Modelsieve-Failed': 'true' });

@@ -121,6 +121,33 @@ test('a dangerous upload never arrives complete: payload at the start, middle an
   }
 });
 
+test('uploads without a Content-Length (chunked) are gated the same way', { skip }, async () => {
+  const chunked = async (bytes, name) => {
+    const before = origin.requests.length;
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += 1000) controller.enqueue(bytes.subarray(at, at + 1000));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${worker.base}/upload/${name}`, { method: 'PUT', body: stream, duplex: 'half' });
+    const text = await response.text();
+    await origin.settled();
+    return { response, text, received: origin.requests.slice(before) };
+  };
+  const clean = readFileSync(join(REPO, 'samples/random_forest.pkl'));
+  const ok = await chunked(clean, 'chunked/clean.pkl');
+  assert.equal(ok.response.status, 201, ok.text);
+  assert.equal(ok.received[0].headers['content-length'], undefined);
+  assert.equal(ok.received[0].sha256, createHash('sha256').update(clean).digest('hex'));
+  const middle = join(scratch, 'middle-chunked.zip');
+  await writeZip(middle, [{ name: 'a.bin', zeros: 4 * MB }, { name: 'evil.pkl', data: EVIL_PICKLE }, { name: 'b.bin', zeros: 4 * MB }]);
+  const evil = readFileSync(middle);
+  const refused = await chunked(evil, 'chunked/evil.zip');
+  assert.equal(refused.response.status, 422, refused.text);
+  neverComplete(refused.received, evil.length, 'chunked');
+});
+
 /** A multipart body (as bytes) with the given files, and its content type. */
 function multipart(files) {
   const boundary = `----modelsieve${Math.random().toString(16).slice(2)}`;
