@@ -30,8 +30,8 @@ scripts/build-web.sh
 [ -x /usr/bin/chromium ] || { apt-get update && apt-get install -y chromium; }
 npm ci --no-audit --no-fund
 
-step "JS API tests (Node) and browser tests (headless Chromium)"
-node --test wasm/test/*.test.mjs web/test/*.test.mjs
+step "JS API tests (Node), browser tests (headless Chromium), edge worker tests (workerd)"
+node --test wasm/test/*.test.mjs web/test/*.test.mjs worker/test/*.test.mjs
 
 step "fuzz smoke run"
 fuzz/ci.sh
