@@ -9,6 +9,12 @@ Each INPUT is `label=path` (a file or a folder). For every tool and input the sc
 tool once with its output kept (verdict, peak RSS), then times it: with hyperfine when it is
 on PATH, otherwise with its own loop of subprocess runs. Wall time is the mean over the timed
 runs; MB/s is the input's total size divided by it.
+
+Each row gives the median wall time with the spread (min–max) of the timed runs, the peak RSS of
+the whole process tree's largest process (GNU time), the bytes read where the tool reports them
+(modelsieve and its WASM package: `bytes_read`; modelaudit: `bytes_scanned`), and the ratio of the
+tool's median to modelsieve's on the same input in the same run. Inputs whose label starts with
+`goal:` get a line saying whether modelsieve is at least 50x faster than the fastest peer.
 """
 import argparse
 import json
@@ -24,7 +30,7 @@ import time
 from importlib import metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TIMEOUT = 900  # seconds for one run of one tool on one input
+TIMEOUT = int(os.environ.get("COMPARE_TIMEOUT", "600"))  # seconds for one run of one tool on one input
 ENV = dict(
     os.environ,
     # modelaudit (promptfoo) telemetry; the machine has no network anyway.
@@ -168,7 +174,7 @@ def run_once(argv, cwd):
 
 
 def time_runs(name, argv, cwd, runs, warmup):
-    """Mean and standard deviation of the wall time over `runs` runs."""
+    """Median, min and max of the wall time over `runs` runs."""
     hyperfine = shutil.which("hyperfine")
     if hyperfine:
         with tempfile.NamedTemporaryFile("r", suffix=".json") as f:
@@ -177,7 +183,7 @@ def time_runs(name, argv, cwd, runs, warmup):
                    " ".join(shlex.quote(a) for a in ["timeout", str(TIMEOUT), *argv])]
             subprocess.run(cmd, cwd=cwd, env=ENV, stdout=sys.stderr, check=True)
             result = json.load(f)["results"][0]
-            return result["mean"], result.get("stddev") or 0.0, "hyperfine"
+            return result["median"], (result["min"], result["max"]), "hyperfine"
     times = []
     for i in range(warmup + runs):
         rc, _, _, elapsed, _ = run_once(argv, cwd)
@@ -185,7 +191,7 @@ def time_runs(name, argv, cwd, runs, warmup):
             return None, None, "timeout"
         if i >= warmup:
             times.append(elapsed)
-    return statistics.mean(times), (statistics.stdev(times) if len(times) > 1 else 0.0), "python loop"
+    return statistics.median(times), (min(times), max(times)), "python loop"
 
 
 def main():
@@ -193,11 +199,13 @@ def main():
     ap.add_argument("--venv", required=True)
     ap.add_argument("--modelsieve", required=True, help="command prefix, e.g. 'target/release/modelsieve scan --format json'")
     ap.add_argument("--modelsieve-version", default="?")
+    ap.add_argument("--wasm", help="command prefix for the WASM package, e.g. 'node bench/wasm-scan.mjs'")
     ap.add_argument("--work", required=True, help="working directory for the tools' side files")
     ap.add_argument("--out", required=True)
     ap.add_argument("--runs", type=int, default=5, help="timed runs per tool and input (3 for inputs over 50 MB)")
     ap.add_argument("--skip", action="append", default=[], help="tool to leave out")
     ap.add_argument("--note", action="append", default=[], help="line added under the table")
+    ap.add_argument("--note-file", action="append", default=[], help="Markdown appended after the notes")
     ap.add_argument("inputs", nargs="+", help="label=path")
     args = ap.parse_args()
 
@@ -212,6 +220,10 @@ def main():
     tools = [("modelsieve", args.modelsieve_version,
               lambda p, d: shlex.split(args.modelsieve) + [p],
               lambda rc, o, e, d, p: modelsieve_verdict(rc, o, e, d))]
+    if args.wasm and "modelsieve-wasm" not in args.skip:
+        tools.append(("modelsieve-wasm", args.modelsieve_version + " (WASM, Node " + node_version() + ")",
+                      lambda p, d: shlex.split(args.wasm) + [p],
+                      lambda rc, o, e, d, p: modelsieve_verdict(rc, o, e, d)))
     if has("picklescan"):
         tools.append(("picklescan", venv_version(args.venv, "picklescan"),
                       lambda p, d: [os.path.join(venv_bin, "picklescan"), "-p", p],
@@ -243,39 +255,78 @@ def main():
         is_dir = os.path.isdir(path)
         runs = 3 if total > 50e6 else args.runs
         for name, version, argv_for, verdict_of in tools:
+            if name in args.skip or f"{name}@{label}" in args.skip:
+                continue
             argv = argv_for(path, is_dir)
             if os.path.exists(report):
                 os.remove(report)
             print(f"== {name} on {label}: {' '.join(argv)}", file=sys.stderr)
             rc, out, err, first, rss = run_once(argv, work)
             if rc is None:
-                rows.append((name, version, label, total, files, None, None, f"timed out after {TIMEOUT} s", None, None))
+                rows.append((name, version, label, total, files, None, None, f"timed out after {TIMEOUT} s", None, None, None))
                 continue
             verdict = verdict_of(rc, out, err, is_dir, path)
+            read = bytes_read(name, out)
             # A tool that takes over a minute once is timed once more, not `runs` times.
             n = 1 if first > 60 else runs
             mean, sd, how = time_runs(name, argv, work, n, 0 if first > 5 else 1)
             timer_used.add(how)
-            rows.append((name, version, label, total, files, mean, sd, verdict, rss, n))
+            rows.append((name, version, label, total, files, mean, sd, verdict, rss, n, read))
             print(f"   {verdict}; {mean:.3f} s" if mean else f"   {verdict}", file=sys.stderr)
 
     with open(args.out, "w") as f:
         f.write("# Peer comparison\n\n")
         f.write("Generated by `bench/compare.sh`; do not edit by hand. ")
         f.write(f"Machine: {os.cpu_count()} CPUs, {platform_line()}. Timer: {', '.join(sorted(timer_used))}; ")
-        f.write("wall time is the mean of the timed runs (± standard deviation), including interpreter start-up.\n\n")
-        f.write("| tool | version | input | size | wall time | MB/s | peak RSS | verdict |\n")
-        f.write("|---|---|---|---|---|---|---|---|\n")
-        for name, version, label, total, files, mean, sd, verdict, rss, n in rows:
+        f.write("wall time is the median of the timed runs [min–max], whole process including interpreter start-up; "
+                "ratio = tool median / modelsieve median on the same input in this run.\n\n")
+        f.write("| tool | version | input | size | wall time | ratio | MB/s | peak RSS | bytes read | verdict |\n")
+        f.write("|---|---|---|---|---|---|---|---|---|---|\n")
+        base = {r[2]: r[5] for r in rows if r[0] == "modelsieve" and r[5]}
+        for name, version, label, total, files, mean, sd, verdict, rss, n, read in rows:
             size = f"{total / 1e6:.1f} MB" + (f" in {files} files" if files > 1 else "")
-            wall = f"{mean:.3f} s ± {sd:.3f} (n={n})" if mean else "—"
+            wall = f"{mean:.3f} s [{sd[0]:.3f}–{sd[1]:.3f}] (n={n})" if mean else "—"
+            ratio = f"{mean / base[label]:.1f}×" if mean and base.get(label) else ("> " + f"{TIMEOUT / base[label]:.0f}×" if base.get(label) and "timed out" in verdict else "—")
             mbps = (f"{total / 1e6 / mean:.1f}" if total / 1e6 / mean >= 10 else f"{total / 1e6 / mean:.2f}") if mean else "—"
             rss_s = f"{rss:.0f} MiB" if rss else "—"
-            f.write(f"| {name} | {version} | {label} | {size} | {wall} | {mbps} | {rss_s} | {verdict.replace('|', '/')} |\n")
+            read_s = f"{read / 1e6:.1f} MB" if read is not None else "—"
+            f.write(f"| {name} | {version} | {label.removeprefix('goal:')} | {size} | {wall} | {ratio} | {mbps} | {rss_s} | {read_s} | {verdict.replace('|', '/')} |\n")
         f.write("\n")
+        peers = ("picklescan", "modelscan", "fickling", "modelaudit")
+        for label in dict.fromkeys(r[2] for r in rows if r[2].startswith("goal:")):
+            ms = base.get(label)
+            peer = [(r[5] if r[5] else TIMEOUT, r[0]) for r in rows if r[2] == label and r[0] in peers]
+            if not ms or not peer:
+                continue
+            fastest, who = min(peer)
+            ok = fastest / ms >= 50
+            f.write(f"- Goal, {label.removeprefix('goal:')}: at least 50× faster than the fastest peer ({who}): "
+                    f"{fastest / ms:.0f}× — {'met' if ok else '**NOT MET**'}.\n")
         for note in args.note:
             f.write(f"- {note}\n")
+        for path in args.note_file:
+            f.write("\n## Detection (full matrix and disagreements: bench/DETECTION.md)\n\n" + open(path).read())
     print(open(args.out).read())
+
+
+def bytes_read(name, out):
+    """Bytes the tool says it read, when it says so."""
+    try:
+        doc = json.loads(out[out.index("{"):])
+    except ValueError:
+        return None
+    if name.startswith("modelsieve"):
+        return sum(f.get("bytes_read", 0) for f in doc.get("files", []))
+    if name == "modelaudit":
+        return doc.get("bytes_scanned")
+    return None
+
+
+def node_version():
+    try:
+        return subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
 
 
 def platform_line():
@@ -284,7 +335,12 @@ def platform_line():
             model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
     except OSError:
         model = "?"
-    return f"{model}, Python {sys.version.split()[0]}"
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        mem = 0
+    return f"{model}, {mem:.0f} GiB RAM, {os.uname().sysname} {os.uname().release}, Python {sys.version.split()[0]}"
 
 
 if __name__ == "__main__":
