@@ -74,72 +74,68 @@ impl GgufWriter {
         GgufWriter::default()
     }
 
+    /// Starts a key/value pair: the key and the value's type; the caller writes the value.
+    fn entry(&mut self, key: &str, ty: u32) -> &mut Vec<u8> {
+        put_str(&mut self.kv, key);
+        self.kv.extend_from_slice(&ty.to_le_bytes());
+        self.kv_count += 1;
+        &mut self.kv
+    }
+
+    /// Starts an array value of `len` items of type `item_ty`; the caller writes the items.
+    fn array(&mut self, key: &str, item_ty: u32, len: usize) -> &mut Vec<u8> {
+        let out = self.entry(key, TYPE_ARRAY);
+        out.extend_from_slice(&item_ty.to_le_bytes());
+        out.extend_from_slice(&(len as u64).to_le_bytes());
+        out
+    }
+
     /// Adds a string value.
     pub fn string(&mut self, key: &str, value: &str) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_STRING.to_le_bytes());
-        put_str(&mut self.kv, value);
-        self.kv_count += 1;
+        put_str(self.entry(key, TYPE_STRING), value);
         self
     }
 
     /// Adds a uint32 value.
     pub fn u32(&mut self, key: &str, value: u32) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_U32.to_le_bytes());
-        self.kv.extend_from_slice(&value.to_le_bytes());
-        self.kv_count += 1;
+        self.entry(key, TYPE_U32)
+            .extend_from_slice(&value.to_le_bytes());
         self
     }
 
     /// Adds a float32 value.
     pub fn f32(&mut self, key: &str, value: f32) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_F32.to_le_bytes());
-        self.kv.extend_from_slice(&value.to_le_bytes());
-        self.kv_count += 1;
+        self.entry(key, TYPE_F32)
+            .extend_from_slice(&value.to_le_bytes());
         self
     }
 
     /// Adds an array of strings.
     pub fn strings<S: AsRef<str>>(&mut self, key: &str, items: &[S]) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
-        self.kv.extend_from_slice(&TYPE_STRING.to_le_bytes());
-        self.kv
-            .extend_from_slice(&(items.len() as u64).to_le_bytes());
+        let out = self.array(key, TYPE_STRING, items.len());
         for item in items {
-            put_str(&mut self.kv, item.as_ref());
+            put_str(out, item.as_ref());
         }
-        self.kv_count += 1;
         self
     }
 
     /// Adds an array of float32 values.
     pub fn f32s(&mut self, key: &str, items: &[f32]) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
-        self.kv.extend_from_slice(&TYPE_F32.to_le_bytes());
-        self.kv
-            .extend_from_slice(&(items.len() as u64).to_le_bytes());
+        let out = self.array(key, TYPE_F32, items.len());
         for item in items {
-            self.kv.extend_from_slice(&item.to_le_bytes());
+            out.extend_from_slice(&item.to_le_bytes());
         }
-        self.kv_count += 1;
         self
     }
 
     /// Adds an array of int32 values (as gguf-py writes `tokenizer.ggml.token_type`).
     pub fn i32s(&mut self, key: &str, items: &[i32]) -> &mut Self {
-        put_str(&mut self.kv, key);
-        self.kv.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
-        self.kv.extend_from_slice(&5u32.to_le_bytes());
-        self.kv
-            .extend_from_slice(&(items.len() as u64).to_le_bytes());
+        /// GGUF's value type 5, int32.
+        const TYPE_I32: u32 = 5;
+        let out = self.array(key, TYPE_I32, items.len());
         for item in items {
-            self.kv.extend_from_slice(&item.to_le_bytes());
+            out.extend_from_slice(&item.to_le_bytes());
         }
-        self.kv_count += 1;
         self
     }
 

@@ -81,27 +81,13 @@ impl GgufReader {
                     self.base = self.base.saturating_add(n as u64);
                     self.need = self.base;
                     if self.base > MAX_HEADER_BYTES {
-                        findings.rule(
-                            Rule::GgufMalformed,
-                            None,
-                            Some(self.base),
-                            format!("the metadata and tensor infos run past {MAX_HEADER_BYTES} bytes; modelsieve read nothing more"),
-                            Some(format!("header over {MAX_HEADER_BYTES} bytes")),
-                        );
-                        self.stop();
+                        self.header_too_long(findings);
                     }
                 }
                 Step::Need(n) => {
                     self.need = self.base.saturating_add(n as u64);
                     if self.need > MAX_HEADER_BYTES.saturating_add(metadata::MAX_STRING) {
-                        findings.rule(
-                            Rule::GgufMalformed,
-                            None,
-                            Some(self.base),
-                            format!("the metadata and tensor infos run past {MAX_HEADER_BYTES} bytes; modelsieve read nothing more"),
-                            Some(format!("header over {MAX_HEADER_BYTES} bytes")),
-                        );
-                        self.stop();
+                        self.header_too_long(findings);
                     }
                     return;
                 }
@@ -117,6 +103,20 @@ impl GgufReader {
     }
 
     /// Reads nothing more.
+    /// Reports a header that runs past [`MAX_HEADER_BYTES`] and stops reading.
+    fn header_too_long(&mut self, findings: &mut Findings) {
+        findings.rule(
+            Rule::GgufMalformed,
+            None,
+            Some(self.base),
+            format!(
+                "the metadata and tensor infos run past {MAX_HEADER_BYTES} bytes; modelsieve read nothing more"
+            ),
+            Some(format!("header over {MAX_HEADER_BYTES} bytes")),
+        );
+        self.stop();
+    }
+
     fn stop(&mut self) {
         self.parser = None;
         self.buf = Vec::new();
