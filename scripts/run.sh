@@ -7,5 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Node 20+ runs the page's server and the JS tests (fs.openAsBlob, fetch, web streams).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "$(basename "$0"): Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
 scripts/build-web.sh
 exec node web/serve.mjs --mount /samples=samples "$@"

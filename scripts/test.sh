@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Node 20+ runs the page's server and the JS tests (fs.openAsBlob, fetch, web streams).
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "$(basename "$0"): Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
 step "toolchain: rustfmt, clippy, wasm32v1-none, wasm32-unknown-unknown"
 rustup component add rustfmt clippy >/dev/null
 rustup target add wasm32v1-none wasm32-unknown-unknown >/dev/null
