@@ -31,6 +31,23 @@ common=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -seed=1)
 mkdir -p artifacts
 passed=0
 failed=0
+# Why each failed target failed, printed again at the very end: CI logs are often read from the
+# tail, and the libFuzzer output of thirteen targets pushes the first failure far out of view.
+summary=()
+
+# Names the failure in $2 (a libFuzzer log) and, for inputs small enough, prints the input itself
+# base64-encoded, so a failure seen only on another machine can be replayed here.
+describe_failure() {
+  local target="$1" log="$2" artifact
+  summary+=("== $target ==")
+  while IFS= read -r line; do summary+=("$line"); done \
+    < <(grep -E -A4 'panicked at|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|SUMMARY:' "$log" | cut -c1-400 | head -n 24)
+  artifact="$(grep -oE '(crash|timeout|oom|leak|slow-unit)-[0-9a-f]+' "$log" | tail -n 1 || true)"
+  if [ -n "$artifact" ] && [ -f "artifacts/$target/$artifact" ]; then
+    summary+=("input artifacts/$target/$artifact ($(wc -c <"artifacts/$target/$artifact") bytes), base64:")
+    while IFS= read -r line; do summary+=("$line"); done < <(head -c 24576 "artifacts/$target/$artifact" | base64 -w 900)
+  fi
+}
 for target in pickle scanner zip tar gzip npy joblib safetensors gguf gguf_template protobuf keras_config hdf5; do
   # Inputs that once failed: tests/fixtures/fuzz-regressions/<target>-*.bin.
   shopt -s nullglob
@@ -43,14 +60,20 @@ for target in pickle scanner zip tar gzip npy joblib safetensors gguf gguf_templ
       echo "ci.sh: $target: regression $(basename "$input") passes"
     else
       ok=0
-      echo "ci.sh: $target: regression $(basename "$input") FAILS:" >&2
-      grep -E -A3 'panicked at|ERROR: (libFuzzer|AddressSanitizer)' "artifacts/replay.log" | cut -c1-400 >&2 || tail -n 20 "artifacts/replay.log" >&2
+      echo "ci.sh: $target: regression $(basename "$input") FAILS" >&2
+      summary+=("regression $(basename "$input") fails")
+      describe_failure "$target" "artifacts/replay.log"
     fi
   done
   if [ "$ok" = 1 ]; then
     echo "ci.sh: $target: fuzzing for ${seconds}s"
+    status=0
     cargo fuzz run "${build_flags[@]}" "$target" -- "${common[@]}" \
-      -max_total_time="$seconds" -max_len="${max_len[$target]}" || ok=0
+      -max_total_time="$seconds" -max_len="${max_len[$target]}" 2>&1 | tee "artifacts/run.log" || status=$?
+    if [ "$status" != 0 ]; then
+      ok=0
+      describe_failure "$target" "artifacts/run.log"
+    fi
   fi
   if [ "$ok" = 1 ]; then
     passed=$((passed + 1))
@@ -59,5 +82,8 @@ for target in pickle scanner zip tar gzip npy joblib safetensors gguf gguf_templ
     echo "ci.sh: $target FAILED; the failing input is under fuzz/artifacts/$target/" >&2
   fi
 done
+if [ "$failed" != 0 ]; then
+  printf '%s\n' "ci.sh: what failed:" "${summary[@]}" >&2
+fi
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" = 0 ]
