@@ -252,7 +252,7 @@ impl Scanner {
         // zip (zipfile, and so Keras' load_model, opens an archive from its end record).
         if self.depth == 0 && matches!(sniffed, Sniffed::Unknown | Sniffed::Pickle | Sniffed::Json)
         {
-            let mut tail = Box::new(Tail::default());
+            let mut tail = Box::new(Tail::new(self.size));
             tail.feed(0, &prefix);
             self.tail = Some(tail);
         }

@@ -87,6 +87,58 @@ fn seek_stream_and_chunking_agree_on_every_corpus_file() {
     }
 }
 
+/// The inputs that once broke the `scanner` fuzz target (`fuzz/fuzz_targets/scanner.rs`),
+/// replayed here the way that target reads them, so `cargo test` guards them without cargo-fuzz:
+/// a 4-byte header choosing the read sizes, then the file.
+#[test]
+fn scanner_fuzz_regressions_agree_in_every_driver() {
+    let policy = Policy::default();
+    let mut limits = Limits::default();
+    limits.max_inflated_bytes = 4 << 20; // as fuzz/src/lib.rs
+    let dir = fixtures_dir().join("fuzz-regressions");
+    let mut inputs: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("fuzz-regressions")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("scanner-"))
+        })
+        .collect();
+    inputs.sort();
+    assert!(inputs.len() >= 4, "scanner regressions: {}", inputs.len());
+    for path in inputs {
+        let data = fs::read(&path).expect("readable");
+        let (header, file) = data.split_at(data.len().min(4));
+        let whole = comparable(&modelsieve_core::scan_bytes_with_limits(
+            file, &policy, limits,
+        ));
+        let small = header.first().map_or(1, |&b| usize::from(b % 32) + 1);
+        let name = path.display();
+        assert_eq!(
+            comparable(&scan_seeking(file, &policy, limits)),
+            whole,
+            "seek: {name}"
+        );
+        for max_read in [small, 1, 8] {
+            assert_eq!(
+                comparable(&scan_seeking_reads(file, &policy, limits, max_read)),
+                whole,
+                "seek with {max_read}-byte reads: {name}"
+            );
+        }
+        let sizes: Vec<usize> = header.iter().map(|&b| usize::from(b) + 1).collect();
+        for chunks in [&sizes[..], &[1]] {
+            assert_eq!(
+                comparable(&scan_streaming(file, &policy, limits, chunks)),
+                whole,
+                "chunks {chunks:?}: {name}"
+            );
+        }
+    }
+}
+
 fn small_limits() -> Limits {
     let mut limits = Limits::default();
     // Small budgets make the limit paths reachable by short random inputs.

@@ -21,23 +21,43 @@ use crate::rules::Rule;
 pub(crate) const WINDOW: u64 = 22 + 65535;
 
 /// The last [`WINDOW`] bytes of a file, kept as they pass.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Tail {
     bytes: Vec<u8>,
     /// Offset just past `bytes`.
     end: u64,
+    /// The file's size, when the driver announced it.
+    size: Option<u64>,
 }
 
 impl Tail {
+    /// An empty tail of a file of `size` bytes (`None`: unknown, a stream).
+    pub(crate) fn new(size: Option<u64>) -> Tail {
+        Tail {
+            bytes: Vec::new(),
+            end: 0,
+            size,
+        }
+    }
+
     /// Keeps bytes found at `offset` if they extend the run kept so far (or start a new one).
     /// Only the last [`WINDOW`] bytes of a feed are copied, and the buffer is trimmed only once
     /// it holds two windows, so keeping the tail costs little next to reading the file.
     pub(crate) fn feed(&mut self, offset: u64, data: &[u8]) {
         let end = offset.saturating_add(data.len() as u64);
-        if end <= self.end {
+        // A run that starts inside the window can never become the whole window (runs only
+        // grow forward): that happens when the file's reader skipped bytes. Bytes from before
+        // it are then the start of the run that `wanted` asked a seeking driver for, and
+        // ignoring them would leave the driver asking for them forever.
+        let have = self.end.saturating_sub(self.bytes.len() as u64);
+        let behind_a_partial_run = offset < have
+            && self
+                .size
+                .is_some_and(|size| have > size.saturating_sub(WINDOW));
+        if end <= self.end && !behind_a_partial_run {
             return;
         }
-        let fresh = if offset > self.end {
+        let fresh = if offset > self.end || behind_a_partial_run {
             self.bytes.clear();
             data
         } else {
