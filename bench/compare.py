@@ -267,9 +267,12 @@ def main():
                 continue
             verdict = verdict_of(rc, out, err, is_dir, path)
             read = bytes_read(name, out)
-            # A tool that takes over a minute once is timed once more, not `runs` times.
-            n = 1 if first > 60 else runs
-            mean, sd, how = time_runs(name, argv, work, n, 0 if first > 5 else 1)
+            # A run of over a minute is timed once: that first run is the measurement.
+            if first > 60:
+                n, mean, sd, how = 1, first, (first, first), "single run (over 60 s)"
+            else:
+                n = runs
+                mean, sd, how = time_runs(name, argv, work, n, 0 if first > 5 else 1)
             timer_used.add(how)
             rows.append((name, version, label, total, files, mean, sd, verdict, rss, n, read))
             print(f"   {verdict}; {mean:.3f} s" if mean else f"   {verdict}", file=sys.stderr)

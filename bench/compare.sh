@@ -58,9 +58,14 @@ if [ "${ONLY:-detect}" = detect ] || [ -z "${ONLY:-}" ]; then
     --modelsieve-version "$version" --conformance "$root/../shared/conformance" --fixtures "$root/tests/fixtures" \
     --out "$root/bench/DETECTION.md" --summary "$work/detect-summary.md" --raw "$work/detect-raw.json" \
     ${skip[@]+"${skip[@]}"}
-  notes+=(--note-file "$work/detect-summary.md")
 fi
 [ "${ONLY:-}" = detect ] && exit 0
+# The detection summary goes under the speed table too (from this run, or the last detection run).
+if [ -s "$work/detect-summary.md" ]; then
+  notes+=(--note-file "$work/detect-summary.md")
+else
+  notes+=(--note "Detection results: bench/DETECTION.md (ONLY=detect bench/compare.sh).")
+fi
 
 # 2. Inputs for speed and memory (generated once, kept in target/bench-data).
 wasm=()
@@ -87,7 +92,7 @@ gg="$data/llama_1gb.gguf"
 notes+=(--note "modelsieve scans a folder's files in parallel, one thread per CPU (2 here); the peers use one process and thread.")
 notes+=(--note "fickling's CLI takes one file: the folder row runs bench/fickling_dir.py, the same steps as --check-safety for each file, in one process.")
 notes+=(--note "modelaudit runs with --no-cache. Verdicts are each tool's own summary: exit code and counts for picklescan and fickling, the JSON report for the others.")
-notes+=(--note "The 200 MB pickle is benign: [(i, f'name_{i}', i * 0.5) for i in range(6_500_000)] at protocol 4 (byte-identical to CPython's pickle.dumps). A tool that takes over a minute on its first run is timed once more only; a run over \${COMPARE_TIMEOUT:-600} s is stopped and reported as timed out.")
+notes+=(--note "The 200 MB pickle is benign: [(i, f'name_{i}', i * 0.5) for i in range(6_500_000)] at protocol 4 (byte-identical to CPython's pickle.dumps). A run that takes over a minute is timed once (n=1); a run over \${COMPARE_TIMEOUT:-600} s is stopped and reported as timed out.")
 notes+=(--note "The safetensors and GGUF files carry real Llama-3.2-1B headers with the tensor data as a hole (sparse file); the torch zip is torch.save's layout with 4 × 256 MiB tensors; the joblib file is a scikit-learn ExtraTreesClassifier saved by joblib.dump, uncompressed; the folder holds 2,000 copies of the project's benign fixtures (pickle, joblib, torch zip, safetensors, GGUF, ONNX, Keras, HDF5).")
 
 python3 "$root/bench/compare.py" \
