@@ -79,6 +79,11 @@ pub(crate) struct Model {
     saw_ir_version: bool,
     saw_structure: bool,
     entered_structure: bool,
+    /// A top-level field arrived as a varint where `ModelProto` has a string (`producer_name`,
+    /// `producer_version`, `domain`, `doc_string`): the bytes were written as another message.
+    /// ONNX's `TensorProto` (the `test_data_set_*/*.pb` files beside models) starts with the
+    /// varints `dims` (1) and `data_type` (2), so it reads as an ir_version and then this.
+    contradicted: bool,
     nodes: Vec<Node>,
     tensor: Option<Tensor>,
     function: (String, String),
@@ -138,6 +143,7 @@ impl Schema for Model {
         let name = Action::Text { max: MAX_NAME };
         let action = match (kind, field) {
             (Model, 1) if wire == WireType::Varint => Action::Number,
+            (Model, 2 | 3 | 4 | 6) if wire == WireType::Varint => Action::Number,
             (Model, 7) => Action::Message(Graph),
             (Model, 8) => Action::Message(OpsetId),
             (Model, 20) => Action::Message(TrainingInfo),
@@ -213,6 +219,7 @@ impl Schema for Model {
     fn value(&mut self, kind: Kind, field: u32, value: Value<'_>, _at: u64, _: &mut Findings) {
         match (kind, field, value) {
             (Kind::Model, 1, Value::Number(_)) => self.saw_ir_version = true,
+            (Kind::Model, _, Value::Number(_)) => self.contradicted = true,
             (Kind::Node, _, Value::Text { bytes, .. }) => {
                 if let Some(node) = self.nodes.last_mut() {
                     let slot = match field {
@@ -291,7 +298,11 @@ impl Schema for Model {
         self.saw_ir_version && self.saw_structure
     }
 
+    /// A model cut short or broken inside: it started with ir_version and entered a graph,
+    /// opset or function, and no field contradicted `ModelProto` on the way. (Another ONNX
+    /// message, such as a `TensorProto` test input, is not a damaged model; the high findings
+    /// of every reading are kept whatever the format turns out to be.)
     fn partly_recognized(&self) -> bool {
-        self.saw_ir_version && self.entered_structure
+        self.saw_ir_version && self.entered_structure && !self.contradicted
     }
 }

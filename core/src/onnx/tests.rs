@@ -155,3 +155,60 @@ fn a_model_whose_first_field_is_a_pickle_opcode_is_still_read() {
     assert_eq!(report.format, Format::Onnx);
     assert_eq!(report.verdict, Verdict::Dangerous);
 }
+
+/// A `TensorProto` as `onnx.numpy_helper.from_array(...).SerializeToString()` writes it: dims,
+/// data_type, name, raw_data. ONNX ships these as `test_data_set_*/input_*.pb` beside models.
+fn tensor_file(name: &[u8], data_type: u64, raw: &[u8]) -> Vec<u8> {
+    cat(&[
+        number(1, 1),
+        number(1, 3),
+        number(2, data_type),
+        bytes(8, name),
+        bytes(9, raw),
+    ])
+}
+
+#[test]
+fn a_tensor_file_is_not_a_broken_model() {
+    // Read as a ModelProto, dims is an ir_version and the name an opset import that does not
+    // parse; the varint data_type where ModelProto has producer_name says it is no model.
+    for file in [
+        tensor_file(b"x", 1, &[0; 12]),
+        tensor_file(b"input", 7, &[1; 24]),
+        tensor_file(b"x", 8, b""),
+    ] {
+        let report = same_everywhere(&file);
+        assert_eq!(report.verdict, Verdict::Clean, "{:?}", report.findings);
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.rule != Rule::OnnxMalformed),
+            "{:?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn a_model_cut_inside_its_graph_is_still_malformed() {
+    let mut file = model(&[node("Add", "")], &[], &[]);
+    file.truncate(file.len() - 12);
+    let report = same_everywhere(&file);
+    assert_eq!(report.verdict, Verdict::Suspicious, "{:?}", report.findings);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == Rule::OnnxMalformed)
+    );
+    // A model whose producer_name is a varint still is a model when it parses whole (protobuf
+    // keeps the field as unknown), and its payload findings stand either way.
+    let mut odd = number(2, 5);
+    odd.extend(model(&[], &[external_tensor("/etc/passwd")], &[]));
+    let report = same_everywhere(&odd);
+    assert_eq!(report.format, Format::Onnx);
+    assert_eq!(report.verdict, Verdict::Dangerous);
+    odd.truncate(odd.len() - 3);
+    assert_eq!(same_everywhere(&odd).verdict, Verdict::Dangerous);
+}

@@ -14,6 +14,7 @@ impl Machine {
     /// BUILD: `obj.__setstate__(state)` or `obj.__dict__.update(state)` plus `setattr` of slot state.
     pub(super) fn build(&mut self, target: Value, state: Value, offset: u64, ctx: &mut Ctx<'_>) {
         self.heap.mark_escaped(&[state]);
+        self.note_partial_state(target, state);
         let global_target = match target {
             Value::Global(id) => self.heap.global_entry(id).map(|g| g.path.clone()),
             _ => None,

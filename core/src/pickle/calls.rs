@@ -135,8 +135,13 @@ impl Machine {
                     }
                     Semantics::Partial => match arg_list.first() {
                         Some(&func) => {
+                            self.note_partial_target(id, func);
                             let args = self.heap.tuple(arg_list.get(1..).unwrap_or_default());
-                            self.heap.callable(Callable::Partial { func, args })
+                            self.heap.callable(Callable::Partial {
+                                func,
+                                args,
+                                made_by: id,
+                            })
                         }
                         None => Value::Unknown,
                     },
@@ -162,7 +167,7 @@ impl Machine {
                     return Value::Unknown;
                 };
                 match callable {
-                    Callable::Partial { func, args } => {
+                    Callable::Partial { func, args, .. } => {
                         // partial(f, *bound)(*more) calls f(*bound, *more).
                         let mut merged: Vec<Value> = self
                             .heap

@@ -203,6 +203,7 @@ impl Machine {
                 if opcode == INST {
                     let args = self.pop_mark()?;
                     let args = self.heap.tuple(&args);
+                    self.note_instantiation(opcode, global, args);
                     let result = self.call(global, args, offset, ctx, 0);
                     self.note_call(opcode, global, args, result);
                     self.push(result)?;
@@ -382,6 +383,7 @@ impl Machine {
                 let args = self.pop()?;
                 let callee = self.pop()?;
                 self.committed = true;
+                self.note_instantiation(opcode, callee, args);
                 let result = self.call(callee, args, offset, ctx, 0);
                 self.note_call(opcode, callee, args, result);
                 self.push(result)?;
@@ -393,6 +395,7 @@ impl Machine {
                     .ok_or_else(|| Break::malformed("OBJ without a class"))?;
                 self.committed = true;
                 let args = self.heap.tuple(args);
+                self.note_instantiation(opcode, class, args);
                 let result = self.call(class, args, offset, ctx, 0);
                 self.note_call(opcode, class, args, result);
                 self.push(result)?;

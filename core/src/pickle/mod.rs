@@ -14,6 +14,7 @@ mod machine;
 mod memo;
 pub(crate) mod opcodes;
 mod payloads;
+mod settle;
 mod stream;
 mod text;
 mod torch_legacy;

@@ -559,7 +559,9 @@ impl PickleStream {
         }
         // The data ended inside a joblib array's nested pickle: the outer pickle is judged too.
         self.resume_suspended(findings);
-        if self.degraded || self.machine.heap_exhausted() || self.machine.memo_overflowed() {
+        let retained_all =
+            !(self.degraded || self.machine.heap_exhausted() || self.machine.memo_overflowed());
+        if !retained_all {
             findings.push(
                 Rule::ScanLimitReached,
                 Severity::Info,
@@ -573,6 +575,9 @@ impl PickleStream {
         let outcome = self.outcome.unwrap_or(Outcome::NotAPickle);
         if outcome == Outcome::Pickle {
             self.machine.settle_lookups(findings);
+            if retained_all {
+                self.machine.settle_uses(findings);
+            }
             self.payloads.finish(findings);
         }
         outcome

@@ -83,10 +83,17 @@ pub(crate) struct GlobalEntry {
     pub(crate) class: GlobalClass,
     /// The finding reported for this global, for enrichment when it is called.
     pub(crate) finding: Option<usize>,
-    /// Calls through it that only looked up a constant attribute of an allowlisted class.
+    /// Calls through it that its settle rule covers: for `getattr`, lookups of a constant
+    /// attribute of an allowlisted class; for `functools.partial`, partial objects wrapping an
+    /// import that is judged on its own.
     pub(crate) benign_lookups: u32,
-    /// Used other than as the callee of such a lookup: passed on, stored, or called otherwise.
+    /// Used other than its settle rule covers: passed on, stored, or called otherwise.
     pub(crate) escaped: bool,
+    /// Instances rebuilt from it with `cls.__new__` alone: NEWOBJ, NEWOBJ_EX, or OBJ/INST without
+    /// arguments (pickle's `_instantiate` then skips `__init__`).
+    pub(crate) rebuilt: u32,
+    /// Called with its constructor (REDUCE, or OBJ/INST with arguments).
+    pub(crate) constructed: bool,
     /// Set on a constant looked up by `getattr` on an allowlisted class: the getattr it came
     /// from, so that calling the constant withdraws the benefit of the doubt.
     pub(crate) looked_up_by: Option<GlobalId>,
@@ -103,6 +110,8 @@ impl GlobalEntry {
             finding,
             benign_lookups: 0,
             escaped: false,
+            rebuilt: 0,
+            constructed: false,
             looked_up_by: None,
         }
     }
@@ -115,8 +124,12 @@ pub(crate) enum Callable {
     AttrGetter(Vec<String>),
     /// `operator.methodcaller(name, …)`.
     MethodCaller { name: String, args: Value },
-    /// `functools.partial(func, …)`.
-    Partial { func: Value, args: Value },
+    /// `functools.partial(func, …)`, made by the `partial` import `made_by`.
+    Partial {
+        func: Value,
+        args: Value,
+        made_by: GlobalId,
+    },
 }
 
 /// The kind of a mutable object.

@@ -4,6 +4,7 @@
 //! The built-in denylist wins over the built-in allowlist, so an allowlisted subtree can never
 //! hide a dangerous name inside it. A user who allows a name takes responsibility for it.
 
+mod instances;
 mod tables;
 
 use alloc::borrow::Cow;
@@ -275,6 +276,14 @@ impl Policy {
                 }
             }
         }
+    }
+
+    /// Whether `path` is on the instance-only list: a class whose import is ordinary when the
+    /// pickle only rebuilds instances of it with `__new__` and BUILD (see `instances.rs`). The
+    /// user's policy and the denylist win: a denied path is never instance-only.
+    pub fn rebuilds_instances_only(&self, path: &str) -> bool {
+        instances::INSTANCE_ONLY.contains(&path)
+            && !matches!(self.classify_path(path), GlobalClass::Denied { .. })
     }
 
     /// Whether bytes passed to `path` are unpickled (so a constant argument is a nested pickle).
