@@ -24,6 +24,28 @@ fn dotted_names_are_judged_by_every_tail() {
 }
 
 #[test]
+fn a_builtins_namespace_in_a_dotted_name_is_the_builtins_module() {
+    // Under `python train.py`, `__main__.__builtins__` is the builtins module itself.
+    let p = Policy::default();
+    for (module, name) in [
+        ("__main__", "__builtins__.eval"),
+        ("collections", "__builtins__.exec"),
+        ("torch._utils", "_rebuild_tensor_v2.__builtins__.eval"),
+    ] {
+        match p.classify(module, name) {
+            GlobalClass::Denied { matched, .. } => {
+                assert!(matched.starts_with("builtins."), "{matched}")
+            }
+            other => panic!("{module} + {name} judged {other:?}"),
+        }
+    }
+    assert!(!matches!(
+        p.classify("__main__", "__builtins__.len"),
+        GlobalClass::Denied { .. }
+    ));
+}
+
+#[test]
 fn python2_names_are_judged_under_python3_names() {
     let p = Policy::default();
     assert!(matches!(
