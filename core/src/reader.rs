@@ -133,7 +133,10 @@ impl Member {
         }
         let mut limits = limits;
         limits.max_inflated_bytes = inflate_budget;
-        let scanner = Scanner::member(findings.policy(), limits, depth + 1, size);
+        let mut scanner = Scanner::member(findings.policy(), limits, depth + 1, size);
+        if crate::torchscript::is_code_member(&path) {
+            scanner.scan_code();
+        }
         Some(Member {
             path,
             scanner: Box::new(scanner),

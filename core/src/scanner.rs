@@ -15,6 +15,7 @@ use crate::reader::{Finished, Reader};
 use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
+use crate::torchscript::CodeScan;
 use crate::zip::Tail;
 use crate::{compressed, gguf, numpy, safetensors, tar, zip};
 
@@ -80,6 +81,9 @@ pub struct Scanner {
     /// The search for an HDF5 superblock after a user block, in a file that does not start
     /// with one ([`crate::hdf5::UserBlock`]).
     user_block: Option<Box<UserBlock>>,
+    /// The search of a TorchScript source member for what it does on load
+    /// ([`crate::torchscript`]), beside whatever its bytes sniff as.
+    code: Option<Box<CodeScan>>,
 }
 
 /// What a format reader needs to know about the input it reads.
@@ -119,6 +123,7 @@ impl Scanner {
             inflated: 0,
             tail: None,
             user_block: None,
+            code: None,
         }
     }
 
@@ -133,6 +138,12 @@ impl Scanner {
             is_member: true,
             ..Scanner::nested(policy, limits, depth, size)
         }
+    }
+
+    /// Also searches the member's bytes as TorchScript source ([`crate::torchscript`]): for a
+    /// container member that `torch.jit.load` compiles.
+    pub(crate) fn scan_code(&mut self) {
+        self.code = Some(Box::default());
     }
 
     /// The bytes the scanner wants next. Call it after every [`feed`](Scanner::feed); a seeking
@@ -162,15 +173,16 @@ impl Scanner {
             Some((offset, probe.wanted_len().unwrap_or(READ_HINT)))
         };
         let tail = || Some((self.tail_wanted()?, READ_HINT));
+        let code = || Some((self.code.as_ref()?.wanted(), READ_HINT));
         let (offset, len) = match &self.stage {
             Stage::Sniffing(buf) => (buf.len() as u64, READ_HINT),
             Stage::Reading(reader) => match reader.wanted() {
                 Some(offset) if self.size.is_none_or(|size| offset < size) => (offset, READ_HINT),
-                _ if reader.unrecognized() => probe().or_else(tail)?,
-                _ => probe()?,
+                _ if reader.unrecognized() => probe().or_else(code).or_else(tail)?,
+                _ => probe().or_else(code)?,
             },
-            Stage::Unrecognized(_) => probe().or_else(tail)?,
-            Stage::Opaque | Stage::Gap => return None,
+            Stage::Unrecognized(_) => probe().or_else(code).or_else(tail)?,
+            Stage::Opaque | Stage::Gap => code()?,
         };
         match self.size {
             Some(size) if offset >= size => None,
@@ -262,6 +274,9 @@ impl Scanner {
         }
         if let Some(tail) = &mut self.tail {
             tail.feed(offset, bytes);
+        }
+        if let Some(code) = &mut self.code {
+            code.feed(offset, bytes);
         }
         let floor = self.user_block_floor();
         if let Some(probe) = &mut self.user_block {
@@ -412,6 +427,9 @@ impl Scanner {
             .user_block
             .take()
             .and_then(|probe| probe.finish(&mut self.findings));
+        if let Some(code) = self.code.take() {
+            code.finish(&mut self.findings);
+        }
         match stage {
             Stage::Reading(reader) => {
                 let finished = reader.finish(eof, &mut self.findings);
