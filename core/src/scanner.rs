@@ -177,7 +177,12 @@ impl Scanner {
         let (offset, len) = match &self.stage {
             Stage::Sniffing(buf) => (buf.len() as u64, READ_HINT),
             Stage::Reading(reader) => match reader.wanted() {
-                Some(offset) if self.size.is_none_or(|size| offset < size) => (offset, READ_HINT),
+                // A TorchScript source search reads every byte in order: a reader that skips
+                // ahead must not make the container skip what the search still needs.
+                Some(offset) if self.size.is_none_or(|size| offset < size) => {
+                    let code = self.code.as_ref().map_or(offset, |c| c.wanted());
+                    (offset.min(code), READ_HINT)
+                }
                 _ if reader.unrecognized() => probe().or_else(code).or_else(tail)?,
                 _ => probe().or_else(code)?,
             },
@@ -247,6 +252,10 @@ impl Scanner {
         let end = offset.saturating_add(bytes.len() as u64);
         self.bytes_read += end.saturating_sub(offset.max(self.fed_end));
         self.fed_end = self.fed_end.max(end);
+        // Before the sniffer, which keeps bytes back until it has enough to decide.
+        if let Some(code) = &mut self.code {
+            code.feed(offset, bytes);
+        }
         if let Stage::Sniffing(buf) = &mut self.stage {
             let have = buf.len() as u64;
             if offset > have {
@@ -274,9 +283,6 @@ impl Scanner {
         }
         if let Some(tail) = &mut self.tail {
             tail.feed(offset, bytes);
-        }
-        if let Some(code) = &mut self.code {
-            code.feed(offset, bytes);
         }
         let floor = self.user_block_floor();
         if let Some(probe) = &mut self.user_block {

@@ -139,6 +139,28 @@ mod tests {
     }
 
     #[test]
+    fn the_scanner_finds_it_in_an_archive_in_every_driver() {
+        // Real torch.jit.save output; its code member is deflated, so the inflater hands the
+        // text over in pieces, the first ones while the member's sniffer still gathers bytes.
+        let archive = include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/bypasses/torch_torchscript_setstate_from_file.pt"
+        ));
+        let report = crate::test_drivers::same_everywhere(archive);
+        let high: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::High)
+            .collect();
+        assert_eq!(high.len(), 1, "{:?}", report.findings);
+        assert!(high[0].message.contains("defines __setstate__"));
+        assert_eq!(
+            high[0].member.as_deref(),
+            Some("archive/code/__torch__/leaky.py")
+        );
+    }
+
+    #[test]
     fn code_without_file_access_says_nothing() {
         let mut scan = CodeScan::default();
         scan.feed(0, b"def forward(self, x):\n  return torch.add(x, self.w)\n");

@@ -238,6 +238,11 @@ impl Policy {
             candidates.push(rest.to_string());
             rest = rest.split_once('.').map_or("", |(_, tail)| tail);
         }
+        // The namespace itself (`numpy` + `__builtins__`, modelscan issue #330) is one lookup
+        // away from every builtin.
+        if rest == "__builtins__" {
+            candidates.push(rest.to_string());
+        }
         if let Some(denied) = candidates.iter().find_map(|c| self.user_denied(c)) {
             return denied;
         }

@@ -578,6 +578,11 @@ pub(crate) static DENY: &[DenyEntry] = &[
         "pytest internals import and run test files",
     ),
     deny(
+        "mailcap",
+        Critical,
+        "mailcap.findmatch runs a mailcap entry's test command with os.system",
+    ),
+    deny(
         "tkinter",
         Critical,
         "Tk().eval runs Tcl, whose exec runs programs",
@@ -646,6 +651,13 @@ pub(crate) static DENY: &[DenyEntry] = &[
         "warnings._getcategory",
         High,
         "imports the module named in a warning-category string",
+    ),
+    // A module's `__builtins__` attribute, reached by a dotted name (`numpy` + `__builtins__`,
+    // modelscan issue #330): the builtins namespace, where eval and exec are one lookup away.
+    deny(
+        "__builtins__",
+        High,
+        "a module's builtins namespace: eval, exec and __import__ are one lookup away",
     ),
     // Import-by-string helpers of libraries that ML code pulls in: each resolves any dotted
     // name, as pkgutil.resolve_name does (the getattr substitutes that picklescan's 2025-2026
