@@ -13,6 +13,7 @@ sources=(
   "$root/tests/fixtures/tensorflow"
   "$root/tests/fixtures/keras"
   "$root/tests/fixtures/hdf5"
+  "$root/tests/fixtures/bypasses"
   "$root/tests/fixtures/fuzz-regressions"
   "$root/../shared/conformance"
 )

@@ -51,6 +51,7 @@ mod tar;
 mod test_drivers;
 mod tf;
 mod torch_tar;
+mod torchscript;
 mod zip;
 
 pub use limits::Limits;

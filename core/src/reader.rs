@@ -53,6 +53,17 @@ pub(crate) trait Reader: Debug {
         false
     }
 
+    /// From which offset an HDF5 superblock after a user block may follow this input's content
+    /// ([`crate::hdf5::UserBlock`]), or `None` to look nowhere (yet). libhdf5 looks at powers of
+    /// two whatever precedes them, so by default the whole input is searched (`0`); a format
+    /// whose header lays out data that is never read (numeric arrays, tensors) looks only past
+    /// that data, so that a seeking driver is not sent into it. A value other than the default
+    /// is `None` until known, never changes once known, and is at least the end of the bytes it
+    /// was worked out from, so every driver looks at the same offsets.
+    fn user_block_from(&self) -> Option<u64> {
+        Some(0)
+    }
+
     /// No more bytes will come: finish any work deferred while bytes were still arriving, so
     /// that what the reader still wants (asked before [`finish`](Reader::finish)) does not
     /// depend on how the bytes were split.
@@ -122,7 +133,10 @@ impl Member {
         }
         let mut limits = limits;
         limits.max_inflated_bytes = inflate_budget;
-        let scanner = Scanner::member(findings.policy(), limits, depth + 1, size);
+        let mut scanner = Scanner::member(findings.policy(), limits, depth + 1, size);
+        if crate::torchscript::is_code_member(&path) {
+            scanner.scan_code();
+        }
         Some(Member {
             path,
             scanner: Box::new(scanner),

@@ -131,6 +131,14 @@ impl Reader for SafetensorsReader {
         matches!(self.stage, Stage::Data { start, end } if end != Some(start))
     }
 
+    fn user_block_from(&self) -> Option<u64> {
+        // Past the tensor data the header lays out, which is never read.
+        match self.stage {
+            Stage::Data { end, .. } => end,
+            _ => None,
+        }
+    }
+
     fn wanted(&self) -> Option<u64> {
         match &self.stage {
             Stage::Length(buf) => Some(buf.len() as u64),

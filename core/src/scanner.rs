@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::findings::Findings;
+use crate::hdf5::UserBlock;
 use crate::limits::Limits;
 use crate::pickle::PickleStream;
 use crate::policy::Policy;
@@ -14,6 +15,7 @@ use crate::reader::{Finished, Reader};
 use crate::report::{Finding, Format, Report, Verdict};
 use crate::rules::Rule;
 use crate::sniff::{SNIFF_LEN, Sniffed, sniff};
+use crate::torchscript::CodeScan;
 use crate::zip::Tail;
 use crate::{compressed, gguf, numpy, safetensors, tar, zip};
 
@@ -76,6 +78,12 @@ pub struct Scanner {
     /// The file's last bytes, kept while its start is not recognised, for an archive
     /// appended to other data ([`crate::zip::Tail`]).
     tail: Option<Box<Tail>>,
+    /// The search for an HDF5 superblock after a user block, in a file that does not start
+    /// with one ([`crate::hdf5::UserBlock`]).
+    user_block: Option<Box<UserBlock>>,
+    /// The search of a TorchScript source member for what it does on load
+    /// ([`crate::torchscript`]), beside whatever its bytes sniff as.
+    code: Option<Box<CodeScan>>,
 }
 
 /// What a format reader needs to know about the input it reads.
@@ -114,6 +122,8 @@ impl Scanner {
             is_member: false,
             inflated: 0,
             tail: None,
+            user_block: None,
+            code: None,
         }
     }
 
@@ -130,33 +140,69 @@ impl Scanner {
         }
     }
 
+    /// Also searches the member's bytes as TorchScript source ([`crate::torchscript`]): for a
+    /// container member that `torch.jit.load` compiles.
+    pub(crate) fn scan_code(&mut self) {
+        self.code = Some(Box::default());
+    }
+
     /// The bytes the scanner wants next. Call it after every [`feed`](Scanner::feed); a seeking
     /// driver reads what it names, a streaming driver may ignore it.
     pub fn want(&self) -> Want {
-        match self.wanted_offset() {
-            Some(offset) => Want::Range {
-                offset,
-                len: READ_HINT,
-            },
+        match self.next_read() {
+            Some((offset, len)) => Want::Range { offset, len },
             None => Want::Done,
         }
     }
 
     /// The offset [`want`](Scanner::want) names, or `None` when it says done.
     pub(crate) fn wanted_offset(&self) -> Option<u64> {
-        let offset = match &self.stage {
-            Stage::Sniffing(buf) => buf.len() as u64,
+        self.next_read().map(|(offset, _)| offset)
+    }
+
+    /// The next read a seeking driver should make, offset and length: what the format's reader
+    /// wants; once it wants nothing, the search for an HDF5 superblock after a user block
+    /// (eight bytes at a time, not a reader's worth: a few bytes at each power of two of a
+    /// huge file); then the end of an unrecognised file, for an appended archive. Bytes read
+    /// for one are fed to all, and bytes a reader no longer wants are ignored by it, as with
+    /// any streamed byte.
+    fn next_read(&self) -> Option<(u64, u64)> {
+        let probe = || {
+            let probe = self.user_block.as_ref()?;
+            let offset = probe.wanted(self.user_block_floor())?;
+            Some((offset, probe.wanted_len().unwrap_or(READ_HINT)))
+        };
+        let tail = || Some((self.tail_wanted()?, READ_HINT));
+        let code = || Some((self.code.as_ref()?.wanted(), READ_HINT));
+        let (offset, len) = match &self.stage {
+            Stage::Sniffing(buf) => (buf.len() as u64, READ_HINT),
             Stage::Reading(reader) => match reader.wanted() {
-                Some(offset) if self.size.is_none_or(|size| offset < size) => offset,
-                _ if reader.unrecognized() => self.tail_wanted()?,
-                _ => return None,
+                // A TorchScript source search reads every byte in order: a reader that skips
+                // ahead must not make the container skip what the search still needs.
+                Some(offset) if self.size.is_none_or(|size| offset < size) => {
+                    let code = self.code.as_ref().map_or(offset, |c| c.wanted());
+                    (offset.min(code), READ_HINT)
+                }
+                _ if reader.unrecognized() => probe().or_else(code).or_else(tail)?,
+                _ => probe().or_else(code)?,
             },
-            Stage::Unrecognized(_) => self.tail_wanted()?,
-            Stage::Opaque | Stage::Gap => return None,
+            Stage::Unrecognized(_) => probe().or_else(code).or_else(tail)?,
+            Stage::Opaque | Stage::Gap => code()?,
         };
         match self.size {
             Some(size) if offset >= size => None,
-            _ => Some(offset),
+            _ => Some((offset, len)),
+        }
+    }
+
+    /// From where an HDF5 superblock after a user block is looked for (see
+    /// [`Reader::user_block_from`]): anywhere in an unrecognised file; where the reader says
+    /// in a recognised one; nowhere once the driver skipped bytes.
+    fn user_block_floor(&self) -> Option<u64> {
+        match &self.stage {
+            Stage::Unrecognized(_) => Some(0),
+            Stage::Reading(reader) => reader.user_block_from(),
+            Stage::Sniffing(_) | Stage::Opaque | Stage::Gap => None,
         }
     }
 
@@ -206,6 +252,10 @@ impl Scanner {
         let end = offset.saturating_add(bytes.len() as u64);
         self.bytes_read += end.saturating_sub(offset.max(self.fed_end));
         self.fed_end = self.fed_end.max(end);
+        // Before the sniffer, which keeps bytes back until it has enough to decide.
+        if let Some(code) = &mut self.code {
+            code.feed(offset, bytes);
+        }
         if let Stage::Sniffing(buf) = &mut self.stage {
             let have = buf.len() as u64;
             if offset > have {
@@ -234,6 +284,10 @@ impl Scanner {
         if let Some(tail) = &mut self.tail {
             tail.feed(offset, bytes);
         }
+        let floor = self.user_block_floor();
+        if let Some(probe) = &mut self.user_block {
+            probe.feed(offset, bytes, floor, &mut self.findings);
+        }
     }
 
     /// Chooses the format from the sniffed prefix and replays the prefix into its reader.
@@ -255,6 +309,12 @@ impl Scanner {
             let mut tail = Box::new(Tail::new(self.size));
             tail.feed(0, &prefix);
             self.tail = Some(tail);
+        }
+        // libhdf5 finds a superblock after a user block whatever the block holds, so a file
+        // named `.h5` is an HDF5 file to h5py even when its start is another format (where
+        // the search looks is the reader's say, `Reader::user_block_from`).
+        if self.depth == 0 && sniffed != Sniffed::Hdf5 {
+            self.user_block = Some(Box::new(UserBlock::new(self.size, self.limits, self.depth)));
         }
         let mut reader: Box<dyn Reader> = match sniffed {
             Sniffed::Pickle => {
@@ -369,17 +429,24 @@ impl Scanner {
             self.findings
                 .rule(Rule::ScanIncomplete, None, offset, message, None);
         }
+        let hdf5 = self
+            .user_block
+            .take()
+            .and_then(|probe| probe.finish(&mut self.findings));
+        if let Some(code) = self.code.take() {
+            code.finish(&mut self.findings);
+        }
         match stage {
             Stage::Reading(reader) => {
                 let finished = reader.finish(eof, &mut self.findings);
                 self.format = finished.format;
                 self.inflated = self.inflated.saturating_add(finished.inflated);
-                if finished.format == Format::Unknown && !self.appended_archive(eof) {
+                if finished.format == Format::Unknown && !self.other_formats(hdf5, eof) {
                     self.unrecognized(&[]);
                 }
             }
             Stage::Unrecognized(prefix) => {
-                if !self.appended_archive(eof) {
+                if !self.other_formats(hdf5, eof) {
                     self.unrecognized(&prefix);
                 }
             }
@@ -399,6 +466,18 @@ impl Scanner {
             inflated: self.inflated,
         };
         (self.findings.into_vec(), finished)
+    }
+
+    /// Judges what an unrecognised file may still be (an HDF5 file after a user block, already
+    /// scanned as `hdf5`, and a zip archive at its end) and takes the format of the first;
+    /// returns whether it was either.
+    fn other_formats(&mut self, hdf5: Option<Finished>, eof: u64) -> bool {
+        let archive = self.appended_archive(eof);
+        if let Some(hdf5) = hdf5 {
+            self.format = hdf5.format;
+            return true;
+        }
+        archive
     }
 
     /// Judges a zip archive appended to an unrecognised file; returns whether there was one.

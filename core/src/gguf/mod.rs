@@ -129,6 +129,14 @@ impl Reader for GgufReader {
         self.data.as_ref().is_some_and(|d| d.tensors > 0)
     }
 
+    fn user_block_from(&self) -> Option<u64> {
+        // The data section runs from its aligned start to the end of the file (llama.cpp maps
+        // it whole) and is never read, so it is not searched; a file without tensors has no
+        // data, and whatever follows its header is searched.
+        let extent = self.data.as_ref()?;
+        extent.furthest.is_none().then_some(extent.start)
+    }
+
     fn wanted(&self) -> Option<u64> {
         self.parser.as_ref()?;
         let have = self.have_end();

@@ -7,8 +7,8 @@
 //! is where a Lambda layer's code or an arbitrary callable gets in; the weights are plain
 //! numbers and are never read.
 //!
-//! What is read: the superblock (versions 0 to 3, 2/4/8-byte addresses and lengths, the base
-//! address), the root group's object header (version 1 with its continuation chunks, version 2
+//! What is read: the superblock (versions 0 to 3, 2/4/8-byte addresses and lengths; addresses
+//! count from the superblock itself, as libhdf5 counts them whatever base address it records), the root group's object header (version 1 with its continuation chunks, version 2
 //! `OHDR` with `OCHK` chunks), its attribute messages (versions 1 to 3; fixed-length strings and
 //! variable-length strings from global heap collections), and dense attribute storage
 //! ([`dense`]). Checksums of versioned metadata (Jenkins lookup3) are verified; a mismatch is
@@ -31,6 +31,7 @@ mod regions;
 mod superblock;
 #[cfg(test)]
 mod tests;
+mod user_block;
 mod walk;
 
 use alloc::boxed::Box;
@@ -40,6 +41,8 @@ use crate::findings::Findings;
 use crate::reader::{Finished, Gap, Reader};
 use crate::report::Format;
 use crate::scanner::Input;
+
+pub(crate) use user_block::UserBlock;
 
 use problems::malformed;
 use regions::{Feed, Regions};
@@ -125,7 +128,10 @@ impl Reader for Hdf5Reader {
             }
         }
         if let Some(sb) = walk.superblock {
-            let recorded = sb.eof.and_then(|e| e.checked_add(sb.base));
+            // The recorded end is absolute; libhdf5 moves it by as much as the recorded base
+            // differs from where the superblock is (here, the input's start), in unsigned
+            // arithmetic that wraps.
+            let recorded = sb.eof.map(|e| e.wrapping_sub(sb.base));
             if let Some(recorded) = recorded.filter(|&r| r > eof) {
                 malformed(
                     findings,

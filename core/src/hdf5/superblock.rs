@@ -1,4 +1,5 @@
-//! The superblock at offset 0: versions 0 and 1 (h5py's default, `libver='earliest'`) locate
+//! The superblock at the start of the reader's input (offset 0 of the file, or the end of a
+//! user block, [`super::user_block`]): versions 0 and 1 (h5py's default, `libver='earliest'`) locate
 //! the root group through a symbol table entry; versions 2 and 3 (`libver='v108'` and later)
 //! name the root group's object header directly and carry a checksum.
 
@@ -20,12 +21,14 @@ pub(super) struct Superblock {
     pub(super) version: u8,
     /// Address and length widths.
     pub(super) sizes: Sizes,
-    /// Absolute offset that every address is relative to.
+    /// The base address the writer recorded: the user block's size for a file written with one.
+    /// libhdf5 counts addresses from where it found the superblock instead, and uses this only
+    /// to move the recorded end of file by the difference.
     pub(super) base: u64,
-    /// End-of-file address the writer recorded (relative to `base`), when defined; libhdf5
-    /// refuses a file shorter than this.
+    /// End-of-file address the writer recorded (absolute: the user block included), when
+    /// defined; libhdf5 refuses a file shorter than this.
     pub(super) eof: Option<u64>,
-    /// The root group's object header (relative to `base`).
+    /// The root group's object header (relative to the superblock).
     pub(super) root: Option<u64>,
     /// Whether the checksum (versions 2 and 3) matched.
     pub(super) checksum_ok: bool,

@@ -386,6 +386,25 @@ pub(super) fn describe(code: &str) -> String {
     out
 }
 
+/// A dotted Python name (`relu`, `my_pkg.act`): what `function_type: "function"` holds.
+pub(super) fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.split('.').all(|part| {
+            part.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// Text that is Python source rather than base64 or raw marshal data: it holds characters
+/// base64 never does and starts like code.
+pub(super) fn looks_like_source(code: &str) -> bool {
+    let trimmed = code.trim_start();
+    (trimmed.starts_with("lambda") || trimmed.starts_with("def ") || trimmed.contains('('))
+        && code.bytes().any(|b| matches!(b, b' ' | b'(' | b':'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

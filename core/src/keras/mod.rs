@@ -7,13 +7,15 @@
 //! - serialized lambda code (`__lambda__`, a Keras 2 Lambda's `[code, defaults, closure]`) is
 //!   [`Rule::KerasLambdaCode`], with what its bytecode names ([`marshal`]);
 //! - a `module` + `class_name` (or function name) that a loader resolves outside Keras'
-//!   modeling objects is [`Rule::KerasUnsafeObject`] ([`names`]);
+//!   modeling objects is [`Rule::KerasUnsafeObject`] ([`names`]), and so is a vocabulary,
+//!   merges or proto file that a layer reads from a path when it loads ([`files`]);
 //! - a config that Python's `json` cannot read, or whose `class_name`/`module` are not
 //!   strings, is [`Rule::KerasInvalidConfig`].
 //!
 //! The text is parsed as Python parses it ([`json`], [`text`]), so what Keras loads is what is
 //! judged.
 
+mod files;
 mod json;
 mod marshal;
 mod names;

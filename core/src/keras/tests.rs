@@ -319,3 +319,43 @@ fn deep_paths_show_their_ends() {
         report.findings[0].message
     );
 }
+
+/// A StringLookup layer whose config gives `vocabulary` as `value` (a JSON value).
+fn string_lookup(value: &str) -> String {
+    format!(
+        r#"{{"module": "keras.layers", "class_name": "StringLookup", "config": {{"name": "string_lookup", "invert": false, "num_oov_indices": 1, "oov_token": "[UNK]", "mask_token": null, "output_mode": "int", "vocabulary": {value}, "vocabulary_size": 4, "encoding": "utf-8"}}, "registered_name": null, "build_config": {{}}, "name": "string_lookup", "inbound_nodes": []}}"#
+    )
+}
+
+#[test]
+fn a_vocabulary_file_read_on_load_is_reported() {
+    // CVE-2025-12058: StringLookup opens a vocabulary given as a path when the model loads.
+    for (value, severity) in [
+        (r#""/etc/passwd""#, Severity::High),
+        (r#""gs://bucket/vocab.txt""#, Severity::High),
+        (r#""../../.ssh/id_rsa""#, Severity::High),
+        (r#""vocab.txt""#, Severity::Medium),
+    ] {
+        let report = same_everywhere(model(&[&string_lookup(value)]).as_bytes());
+        let found: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule == Rule::KerasUnsafeObject)
+            .collect();
+        assert_eq!(found.len(), 1, "{value}: {:?}", report.findings);
+        assert_eq!(found[0].severity, severity, "{value}");
+        assert!(found[0].message.contains("CVE-2025-12058"), "{value}");
+        assert!(
+            found[0]
+                .evidence
+                .as_deref()
+                .is_some_and(|e| e.contains("config.vocabulary")),
+            "{value}"
+        );
+    }
+    // Vocabularies kept inline, or in the archive's assets (null), are data.
+    for value in [r#"["a", "b", "c"]"#, "null"] {
+        let report = same_everywhere(model(&[&string_lookup(value)]).as_bytes());
+        assert_eq!(report.findings, [], "{value}");
+    }
+}

@@ -13,7 +13,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::json::{JsonError, Parser, RawStr, Token};
-use super::marshal;
+use super::marshal::{self, is_identifier, looks_like_source};
 use super::names::{self, Kind};
 use crate::findings::Findings;
 use crate::rules::Rule;
@@ -37,6 +37,9 @@ enum Field {
     Code,
     Value,
     Items,
+    Vocabulary,
+    Merges,
+    Proto,
 }
 
 /// Member names, by [`Field`] order.
@@ -57,10 +60,13 @@ const FIELD_NAMES: [&str; FIELDS] = [
     "code",
     "value",
     "items",
+    "vocabulary",
+    "merges",
+    "proto",
 ];
 
 /// How many [`Field`]s there are.
-const FIELDS: usize = 16;
+const FIELDS: usize = 19;
 
 /// Every field, in order.
 const ALL_FIELDS: [Field; FIELDS] = [
@@ -80,6 +86,9 @@ const ALL_FIELDS: [Field; FIELDS] = [
     Field::Code,
     Field::Value,
     Field::Items,
+    Field::Vocabulary,
+    Field::Merges,
+    Field::Proto,
 ];
 
 impl Field {
@@ -454,9 +463,18 @@ impl<'a> Walker<'a, '_> {
             | "__slice__" => {}
             _ => {
                 self.resolve(at, path, module, class, Kind::Class);
-                if class == "Lambda" {
-                    if let Some(config) = s.object(Field::Config) {
-                        self.legacy_lambda(at, path, config);
+                let config = s.object(Field::Config);
+                if let Some(config) = config.filter(|_| class == "Lambda") {
+                    self.legacy_lambda(at, path, config);
+                }
+                for (field, member) in [
+                    (Field::Vocabulary, "vocabulary"),
+                    (Field::Merges, "merges"),
+                    (Field::Proto, "proto"),
+                ] {
+                    if let Some(file) = config.and_then(|c| c.str(field)) {
+                        let place = format!("{path}.config.{member}");
+                        super::files::report(self.findings, at, &place, class, file);
                     }
                 }
             }
@@ -578,23 +596,4 @@ impl<'a> Walker<'a, '_> {
             Some(format!("{path}.{member}: {kind}")),
         );
     }
-}
-
-/// A dotted Python name (`relu`, `my_pkg.act`): what `function_type: "function"` holds.
-fn is_identifier(text: &str) -> bool {
-    !text.is_empty()
-        && text.split('.').all(|part| {
-            part.chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_')
-                && part.chars().all(|c| c.is_alphanumeric() || c == '_')
-        })
-}
-
-/// Text that is Python source rather than base64 or raw marshal data: it holds characters
-/// base64 never does and starts like code.
-fn looks_like_source(code: &str) -> bool {
-    let trimmed = code.trim_start();
-    (trimmed.starts_with("lambda") || trimmed.starts_with("def ") || trimmed.contains('('))
-        && code.bytes().any(|b| matches!(b, b' ' | b'(' | b':'))
 }

@@ -251,6 +251,16 @@ impl Reader for NpyReader {
         matches!(&self.stage, Stage::Pickle { member: Some(m), .. } if m.skipped())
     }
 
+    fn user_block_from(&self) -> Option<u64> {
+        // Past the numeric data, which is never read; an object array's pickle is read to
+        // the end, so from its start.
+        match &self.stage {
+            Stage::Raw { data, bytes } => Some(data.saturating_add(*bytes)),
+            Stage::Pickle { data, .. } => Some(*data),
+            Stage::Preamble(_) | Stage::Header { .. } | Stage::Done => None,
+        }
+    }
+
     fn wanted(&self) -> Option<u64> {
         match &self.stage {
             Stage::Preamble(buf) => Some(buf.len() as u64),

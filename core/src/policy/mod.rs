@@ -230,8 +230,19 @@ impl Policy {
         // judge the name and every dotted tail of it as a path of its own.
         let mut rest = name;
         while rest.contains('.') {
+            // A module's `__builtins__` is the builtins namespace (the module itself in
+            // `__main__`, whose dotted names a training script's pickles carry):
+            // `__main__` + `__builtins__.eval` is `builtins.eval`.
+            if let Some(builtin) = rest.strip_prefix("__builtins__.") {
+                candidates.push(join("builtins", builtin));
+            }
             candidates.push(rest.to_string());
             rest = rest.split_once('.').map_or("", |(_, tail)| tail);
+        }
+        // The namespace itself (`numpy` + `__builtins__`, modelscan issue #330) is one lookup
+        // away from every builtin.
+        if rest == "__builtins__" {
+            candidates.push(rest.to_string());
         }
         if let Some(denied) = candidates.iter().find_map(|c| self.user_denied(c)) {
             return denied;

@@ -578,6 +578,11 @@ pub(crate) static DENY: &[DenyEntry] = &[
         "pytest internals import and run test files",
     ),
     deny(
+        "mailcap",
+        Critical,
+        "mailcap.findmatch runs a mailcap entry's test command with os.system",
+    ),
+    deny(
         "tkinter",
         Critical,
         "Tk().eval runs Tcl, whose exec runs programs",
@@ -646,6 +651,62 @@ pub(crate) static DENY: &[DenyEntry] = &[
         "warnings._getcategory",
         High,
         "imports the module named in a warning-category string",
+    ),
+    // A module's `__builtins__` attribute, reached by a dotted name (`numpy` + `__builtins__`,
+    // modelscan issue #330): the builtins namespace, where eval and exec are one lookup away.
+    deny(
+        "__builtins__",
+        High,
+        "a module's builtins namespace: eval, exec and __import__ are one lookup away",
+    ),
+    // Import-by-string helpers of libraries that ML code pulls in: each resolves any dotted
+    // name, as pkgutil.resolve_name does (the getattr substitutes that picklescan's 2025-2026
+    // advisories keep finding one at a time). Hydra's instantiate and call also call what they
+    // resolve, with arguments from the pickle.
+    deny(
+        "hydra.utils.instantiate",
+        Critical,
+        "imports the `_target_` it is given and calls it with arguments from the pickle",
+    ),
+    deny(
+        "hydra.utils.call",
+        Critical,
+        "imports the `_target_` it is given and calls it with arguments from the pickle",
+    ),
+    deny(
+        "hydra.utils.get_method",
+        High,
+        "imports any dotted name and returns the callable",
+    ),
+    deny(
+        "hydra.utils.get_class",
+        High,
+        "imports any dotted name and returns the class",
+    ),
+    deny(
+        "hydra.utils.get_object",
+        High,
+        "imports any dotted name and returns the object",
+    ),
+    deny(
+        "hydra._internal.utils._locate",
+        High,
+        "imports any dotted name and returns the object",
+    ),
+    deny(
+        "werkzeug.utils.import_string",
+        High,
+        "imports any dotted name and returns the object",
+    ),
+    deny(
+        "django.utils.module_loading.import_string",
+        High,
+        "imports any dotted name and returns the object",
+    ),
+    deny(
+        "kombu.utils.imports.symbol_by_name",
+        High,
+        "imports any module:attribute name and returns the object",
     ),
     // Native code and foreign function interfaces. picklescan: ctypes (GHSA-4675-36f9-wf6r,
     // ctypes.CDLL). `_ctypes` and `cffi` are not listed by peers (numpy.ctypeslib and

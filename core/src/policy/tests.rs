@@ -24,6 +24,31 @@ fn dotted_names_are_judged_by_every_tail() {
 }
 
 #[test]
+fn a_builtins_namespace_in_a_dotted_name_is_the_builtins_module() {
+    // Under `python train.py`, `__main__.__builtins__` is the builtins module itself.
+    let p = Policy::default();
+    for (module, name) in [
+        ("__main__", "__builtins__.eval"),
+        ("collections", "__builtins__.exec"),
+        ("torch._utils", "_rebuild_tensor_v2.__builtins__.eval"),
+    ] {
+        match p.classify(module, name) {
+            GlobalClass::Denied { matched, .. } => {
+                assert!(matched.starts_with("builtins."), "{matched}")
+            }
+            other => panic!("{module} + {name} judged {other:?}"),
+        }
+    }
+    // Any other lookup through the namespace, or the namespace itself, is still a gadget.
+    for (module, name) in [("__main__", "__builtins__.len"), ("numpy", "__builtins__")] {
+        match p.classify(module, name) {
+            GlobalClass::Denied { matched, .. } => assert_eq!(matched, "__builtins__"),
+            other => panic!("{module} + {name} judged {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn python2_names_are_judged_under_python3_names() {
     let p = Policy::default();
     assert!(matches!(
@@ -242,6 +267,11 @@ fn gadgets_not_listed_by_peers_are_denied() {
         "pathlib.PosixPath.write_text",
         "popen2.popen2",
         "cPickle.loads",
+        "hydra.utils.instantiate",
+        "hydra.utils.get_method",
+        "werkzeug.utils.import_string",
+        "django.utils.module_loading.import_string",
+        "kombu.utils.imports.symbol_by_name",
         "dill.loads",
         "yaml.unsafe_load",
     ] {

@@ -518,7 +518,7 @@ fn classify(names: &[&Entry], findings: &mut Findings) -> Format {
                 Some(first),
                 None,
                 format!(
-                    "the archive holds {} TorchScript code file(s), which run when the model is called",
+                    "the archive holds {} TorchScript code file(s), which run when the model is called (and a __setstate__ method when it loads)",
                     code.len()
                 ),
                 Some((*first).clone()),
