@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -157,12 +158,14 @@ def run_once(argv, cwd):
     wrapped = (["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *argv]
                if os.path.exists("/usr/bin/time") else argv)
     start = time.perf_counter()
+    # Its own process group, so that a timeout stops the tool too and not only GNU time: a tool
+    # left running would keep the pipes open and this script waiting for it.
     proc = subprocess.Popen(wrapped, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            errors="replace")
+                            errors="replace", start_new_session=True)
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         return None, out, err, time.perf_counter() - start, None
     elapsed = time.perf_counter() - start
