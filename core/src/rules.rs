@@ -120,7 +120,7 @@ rules! {
         "Decompressed data exceeds the scan's budget or the size its headers declare; the rest was not inflated.";
     /// TorchScript code in a PyTorch archive.
     TorchTorchscriptCode = "torch.torchscript-code", Low, "TorchScript code",
-        "The archive holds TorchScript code (`code/`), which runs when the model is called, not when it is loaded.";
+        "The archive holds TorchScript code (`code/`). A class's `__setstate__` runs while the archive loads, the rest when the model is called; code that calls `torch.from_file` (reads any file) is reported high.";
     /// A `.npy` header that numpy would reject or read differently.
     NumpyMalformedHeader = "numpy.malformed-header", Medium, "Broken .npy header",
         "The .npy header is not a valid header dictionary (magic, version, length, descr, fortran_order, shape).";
@@ -156,7 +156,7 @@ rules! {
         "A Keras Lambda layer carries serialized Python bytecode or source, which runs when the model is loaded or called.";
     /// A Keras config that names an object outside Keras' own packages.
     KerasUnsafeObject = "keras.unsafe-object", High, "Keras object outside Keras",
-        "A Keras config's module and class_name (or function name) resolve outside Keras' modeling objects: a module outside keras, keras_hub, keras_cv and keras_nlp, a Python builtin, or a Keras function or layer that is no modeling object (get_file, enable_unsafe_deserialization, load_model, TorchModuleWrapper, TFSMLayer): Keras before 3.9 imports what the file names even in safe_mode, and a Lambda layer calls it with arguments from the file.";
+        "A Keras config's module and class_name (or function name) resolve outside Keras' modeling objects: a module outside keras, keras_hub, keras_cv and keras_nlp, a Python builtin, or a Keras function or layer that is no modeling object (get_file, enable_unsafe_deserialization, load_model, TorchModuleWrapper, TFSMLayer): Keras before 3.9 imports what the file names even in safe_mode, and a Lambda layer calls it with arguments from the file. Also a layer whose vocabulary, merges or proto is a file path, which Keras reads on load (high when absolute, `..`, a drive or a URL).";
     /// A Keras config that is not valid JSON or not a config tree.
     KerasInvalidConfig = "keras.invalid-config", Medium, "Invalid Keras config",
         "A Keras model config is not valid JSON or not the shape Keras reads, so it could not be judged.";
