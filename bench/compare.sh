@@ -99,7 +99,7 @@ notes+=(--note "modelsieve scans a folder's files in parallel, one thread per CP
 notes+=(--note "fickling's CLI takes one file: the folder row runs bench/fickling_dir.py, the same steps as --check-safety for each file, in one process.")
 notes+=(--note "modelaudit runs with --no-cache. Verdicts are each tool's own summary: exit code and counts for picklescan and fickling, the JSON report for the others.")
 notes+=(--note "The 200 MB pickle is benign: [(i, f'name_{i}', i * 0.5) for i in range(6_500_000)] at protocol 4 (byte-identical to CPython's pickle.dumps). A run that takes over a minute is timed once (n=1); a run over \${COMPARE_TIMEOUT:-600} s is stopped and reported as timed out.")
-notes+=(--note "The safetensors and GGUF files carry real Llama-3.2-1B headers with the tensor data as a hole (sparse file); the torch zip is torch.save's layout with 4 × 256 MiB tensors; the joblib file is a scikit-learn ExtraTreesClassifier saved by joblib.dump, uncompressed; the folder holds 2,000 copies of the project's benign fixtures (pickle, joblib, torch zip, safetensors, GGUF, ONNX, Keras, HDF5).")
+notes+=(--note "The safetensors and GGUF files carry real Llama-3.2-1B headers with the tensor data as a hole (sparse file); the torch zip is torch.save's layout with 4 × 256 MiB tensors; the joblib file is a scikit-learn RandomForestClassifier (grown until the dump passes 100 MB) saved by joblib.dump, uncompressed; the folder holds 2,000 copies of the project's benign fixtures (pickle, joblib, torch zip, safetensors, GGUF, ONNX, Keras, HDF5).")
 
 python3 "$root/bench/compare.py" \
   --venv "$venv" --work "$work" --out "$root/bench/RESULTS.md" --cache "$work/speed-cache.json" \
