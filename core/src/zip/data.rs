@@ -244,12 +244,16 @@ impl Data {
                     Inflation::Corrupt | Inflation::Capped => {
                         // Nothing more can be decoded; a known length still says where the
                         // next record is.
-                        self.consumed += used as u64;
                         if self.len.is_none() {
+                            self.consumed += used as u64;
                             return (used, Progress::Lost);
                         }
+                        // The rest of these bytes are skipped now: a member started with no
+                        // budget left stops before using any byte, and a feed that used
+                        // none would look to the reader like no progress, dropping the
+                        // bytes and then failing on the next ones as a gap.
                         self.coding = Coding::Skip;
-                        return (used, self.progress());
+                        bytes.len()
                     }
                 }
             }

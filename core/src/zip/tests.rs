@@ -488,6 +488,43 @@ fn inflation_stops_at_the_budget() {
 }
 
 #[test]
+fn a_member_started_with_no_budget_left_is_skipped_not_a_gap() {
+    // The first member spends the whole budget; the second starts with none. Its inflater
+    // stops before using a byte, and the reader must still pass over its data: before, the
+    // rest of the piece was dropped as "no progress" and the next piece was a gap (in a
+    // nested zip, a child scan lost with everything it had inflated uncounted).
+    let mut members = Vec::new();
+    for name in ["a.pkl", "b.pkl", "c.pkl"] {
+        let mut m = member(name, &vec![b'('; 600 << 10]);
+        m.deflate = true;
+        members.push(m);
+    }
+    let zip = build(&members, b"");
+    let limits = Limits {
+        max_inflated_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let whole = scan_bytes_with_limits(&zip, &Policy::default(), limits);
+    for piece in [1, 100, 4096] {
+        let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+        for (i, chunk) in zip.chunks(piece).enumerate() {
+            scanner.feed((i * piece) as u64, chunk);
+        }
+        let report = scanner.finish();
+        let gap = |f: &crate::report::Finding| f.message.contains("skipped bytes");
+        assert!(!report.findings.iter().any(gap), "{:#?}", report.findings);
+        assert_eq!(report.findings, whole.findings, "pieces of {piece}");
+    }
+    let capped: Vec<_> = whole
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::ArchiveDecompressionBomb)
+        .filter_map(|f| f.member.as_deref())
+        .collect();
+    assert_eq!(capped, ["b.pkl", "c.pkl"], "{:#?}", whole.findings);
+}
+
+#[test]
 fn arbitrary_prefixes_never_panic() {
     let zip = build(
         &[member("a/data.pkl", PAYLOAD), {
