@@ -242,6 +242,7 @@ impl Inflated {
         let budget = *budget;
         let used = inflater.feed(slice, &mut |_, bytes| {
             deliver(child, delivered, budget, halt, bytes);
+            halt.is_none()
         });
         let status = inflater.status();
         let (crc, size) = (inflater.crc32(), inflater.produced());

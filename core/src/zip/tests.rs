@@ -525,6 +525,40 @@ fn a_member_started_with_no_budget_left_is_skipped_not_a_gap() {
 }
 
 #[test]
+fn members_nobody_reads_are_not_inflated_nor_charged() {
+    // Five members of 1 MiB of zeros: their scans stop after the first 4 KiB (unrecognised
+    // content). A whole buffer used to inflate all of each anyway and charge it, so under a
+    // 2 MiB budget the third member "reached the decompression budget" while a seeking
+    // driver, which skips the rest of each member, found nothing: reports differed.
+    let mut members = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        let mut m = member(name, &vec![0; 1 << 20]);
+        m.deflate = true;
+        members.push(m);
+    }
+    let zip = build(&members, b"");
+    let limits = Limits {
+        max_inflated_bytes: 2 << 20,
+        ..Limits::default()
+    };
+    let whole = scan_bytes_with_limits(&zip, &Policy::default(), limits);
+    assert!(!has(&whole, Rule::ArchiveDecompressionBomb), "{:#?}", whole.findings);
+    for piece in [1, 4096, 1 << 20] {
+        let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+        for (i, chunk) in zip.chunks(piece).enumerate() {
+            scanner.feed((i * piece) as u64, chunk);
+        }
+        assert_eq!(scanner.finish().findings, whole.findings, "pieces of {piece}");
+    }
+    let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+    while let Want::Range { offset, .. } = scanner.want() {
+        let start = offset as usize;
+        scanner.feed(offset, &zip[start..(start + 100).min(zip.len())]);
+    }
+    assert_eq!(scanner.finish().findings, whole.findings, "seeking");
+}
+
+#[test]
 fn arbitrary_prefixes_never_panic() {
     let zip = build(
         &[member("a/data.pkl", PAYLOAD), {
