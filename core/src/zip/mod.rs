@@ -28,7 +28,7 @@ use self::records::{
 };
 use crate::findings::Findings;
 use crate::inflate::Inflater;
-use crate::reader::{Finished, Gap, Member, Reader};
+use crate::reader::{Finished, Gap, Member, Reader, inflated_child_budget};
 use crate::report::{Finding, Format};
 use crate::rules::Rule;
 use crate::scanner::Input;
@@ -465,7 +465,7 @@ impl ZipReader {
                 (!size_unknown).then_some(entry.size),
                 self.input.depth,
                 self.input.limits,
-                self.budget(),
+                inflated_child_budget(self.budget()),
                 findings,
             ),
         };

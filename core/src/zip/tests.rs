@@ -559,6 +559,41 @@ fn members_nobody_reads_are_not_inflated_nor_charged() {
 }
 
 #[test]
+fn inflated_nesting_halves_the_budget_at_each_level() {
+    // 600 KiB of pickle opcodes, deflated into a zip, deflated into a zip, deflated into a
+    // zip. Under a 1 MiB budget the innermost zip may inflate a quarter of it: each level of
+    // inflated nesting gets half of what remains, so nesting cannot spend the budget again
+    // and again (before, every level had the whole budget for itself).
+    let mut pickle = member("p.pkl", &vec![b'('; 600 << 10]);
+    pickle.deflate = true;
+    let mut inner = build(&[pickle], b"");
+    for name in ["z1.zip", "z2.zip"] {
+        let mut m = member(name, &inner);
+        m.deflate = true;
+        inner = build(&[m], b"");
+    }
+    let limits = Limits {
+        max_inflated_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let report = scan_bytes_with_limits(&inner, &Policy::default(), limits);
+    let capped = |r: &Report| {
+        r.findings.iter().any(|f| {
+            f.rule == Rule::ArchiveDecompressionBomb
+                && f.member.as_deref() == Some("z2.zip/z1.zip/p.pkl")
+        })
+    };
+    assert!(capped(&report), "{:#?}", report.findings);
+    // With four times the budget, the innermost quarter holds the whole pickle.
+    let limits = Limits {
+        max_inflated_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let report = scan_bytes_with_limits(&inner, &Policy::default(), limits);
+    assert!(!capped(&report), "{:#?}", report.findings);
+}
+
+#[test]
 fn arbitrary_prefixes_never_panic() {
     let zip = build(
         &[member("a/data.pkl", PAYLOAD), {
