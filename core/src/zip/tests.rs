@@ -1,5 +1,6 @@
 //! Zip archives built byte by byte, read whole, in pieces and by seeking.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -591,6 +592,57 @@ fn inflated_nesting_halves_the_budget_at_each_level() {
     };
     let report = scan_bytes_with_limits(&inner, &Policy::default(), limits);
     assert!(!capped(&report), "{:#?}", report.findings);
+}
+
+#[test]
+fn entries_inside_members_are_placed_in_the_right_member() {
+    // Forty members, and for each a second directory entry four bytes into its data: every
+    // one is reported inside its own member (found by binary search over the members read,
+    // which a scan of all members per entry made quadratic).
+    let members: Vec<Spec> = (0..40)
+        .map(|i| member(&format!("m{i:02}"), &[7; 16]))
+        .collect();
+    let zip = build(&members, b"");
+    let end = zip.len() - 22;
+    let field = |at: usize, n: usize| {
+        zip[at..at + n]
+            .iter()
+            .rev()
+            .fold(0usize, |v, &b| v << 8 | usize::from(b))
+    };
+    let (dir_len, dir) = (field(end + 12, 4), field(end + 16, 4));
+    let mut ghosts = Vec::new();
+    let mut at = dir;
+    while at < dir + dir_len {
+        let name_len = field(at + 28, 2);
+        let offset = field(at + 42, 4);
+        let mut ghost = zip[at..at + 46].to_vec();
+        ghost[28..30].copy_from_slice(&u16le(name_len as u16 + 1));
+        ghost[42..46].copy_from_slice(&u32le((offset + 30 + name_len + 4) as u32));
+        ghost.push(b'g');
+        ghost.extend_from_slice(&zip[at + 46..at + 46 + name_len]);
+        ghosts.extend_from_slice(&ghost);
+        at += 46 + name_len;
+    }
+    let mut bytes = zip[..dir + dir_len].to_vec();
+    bytes.extend_from_slice(&ghosts);
+    bytes.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    bytes.extend_from_slice(&u16le(80));
+    bytes.extend_from_slice(&u16le(80));
+    bytes.extend_from_slice(&u32le((dir_len + ghosts.len()) as u32));
+    bytes.extend_from_slice(&u32le(dir as u32));
+    bytes.extend_from_slice(&u16le(0));
+    let report = same_everywhere(&bytes);
+    for i in 0..40 {
+        let ghost = format!("gm{i:02}");
+        assert!(
+            report.findings.iter().any(|f| f.rule == Rule::ZipOverlappingMembers
+                && f.member.as_deref() == Some(ghost.as_str())
+                && f.message.contains(&format!("inside the data of m{i:02}"))),
+            "{ghost}: {:#?}",
+            report.findings
+        );
+    }
 }
 
 #[test]
