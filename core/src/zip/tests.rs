@@ -543,13 +543,21 @@ fn members_nobody_reads_are_not_inflated_nor_charged() {
         ..Limits::default()
     };
     let whole = scan_bytes_with_limits(&zip, &Policy::default(), limits);
-    assert!(!has(&whole, Rule::ArchiveDecompressionBomb), "{:#?}", whole.findings);
+    assert!(
+        !has(&whole, Rule::ArchiveDecompressionBomb),
+        "{:#?}",
+        whole.findings
+    );
     for piece in [1, 4096, 1 << 20] {
         let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
         for (i, chunk) in zip.chunks(piece).enumerate() {
             scanner.feed((i * piece) as u64, chunk);
         }
-        assert_eq!(scanner.finish().findings, whole.findings, "pieces of {piece}");
+        assert_eq!(
+            scanner.finish().findings,
+            whole.findings,
+            "pieces of {piece}"
+        );
     }
     let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
     while let Want::Range { offset, .. } = scanner.want() {
@@ -636,9 +644,12 @@ fn entries_inside_members_are_placed_in_the_right_member() {
     for i in 0..40 {
         let ghost = format!("gm{i:02}");
         assert!(
-            report.findings.iter().any(|f| f.rule == Rule::ZipOverlappingMembers
-                && f.member.as_deref() == Some(ghost.as_str())
-                && f.message.contains(&format!("inside the data of m{i:02}"))),
+            report
+                .findings
+                .iter()
+                .any(|f| f.rule == Rule::ZipOverlappingMembers
+                    && f.member.as_deref() == Some(ghost.as_str())
+                    && f.message.contains(&format!("inside the data of m{i:02}"))),
             "{ghost}: {:#?}",
             report.findings
         );
