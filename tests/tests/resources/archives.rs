@@ -233,3 +233,28 @@ fn a_hundred_thousand_members() {
         report.findings
     );
 }
+
+#[test]
+#[ignore = "minutes in a debug build; run with --release -- --ignored to measure the default budget's cost"]
+fn four_gigabytes_of_pickle_opcodes_under_the_default_budget() {
+    let alone = serial();
+    // What the default budget (4 GiB) allows: a 4 MB zip whose member is 4 GB of opcodes the
+    // pickle reader must run. The directory's ratio check reports the bomb, but the member
+    // fits the budget and is read to its end: this is the worst case of one inflation level.
+    let (stream, len) = deflate::repeated(NONE_POP, 4_000_000_000);
+    let crc = deflate::repeated_crc(NONE_POP, len).finalize();
+    let bomb = zip::ZipWriter::new()
+        .raw("data.pkl", zip::DEFLATED, &stream, len, crc)
+        .finish();
+    Attack::new(
+        "zip: 4 GB of opcodes, default budget",
+        &bomb,
+        Rule::ArchiveDecompressionBomb,
+    )
+    .bound(Bound {
+        time: Duration::from_secs(300),
+        heap: 64 * MIB,
+    })
+    .whole_only()
+    .run(&alone);
+}
