@@ -18,10 +18,10 @@
 //! so where inflation stops, and every finding, are the same however the compressed bytes
 //! arrive.
 //!
-//! Budget: inflation is capped at what the input may still decompress. The child scan gets the
-//! same budget for what it decompresses itself (a tar.gz of zips), because it runs while this
-//! stream is still being inflated; the parent is charged the sum, so nesting costs at most one
-//! budget per level, and `max_depth` bounds the levels.
+//! Budget: inflation is capped at what the input may still decompress. The child scan gets
+//! half of it for what it decompresses itself (a tar.gz of zips), because it runs while this
+//! stream is still being inflated ([`inflated_child_budget`]); the parent is charged the sum,
+//! so however deep inflated content nests, the file costs less than twice the budget.
 
 mod header;
 
@@ -33,7 +33,7 @@ use self::header::{Header, HeaderError};
 use crate::findings::Findings;
 use crate::inflate::{Inflater, Inflation};
 use crate::limits::Limits;
-use crate::reader::{Finished, Gap, Member, Reader};
+use crate::reader::{Finished, Gap, Member, Reader, inflated_child_budget};
 use crate::report::{Format, Severity};
 use crate::rules::Rule;
 use crate::scanner::Input;
@@ -152,7 +152,8 @@ impl Inflated {
             return;
         }
         self.started = true;
-        self.child = Member::start(path, None, self.depth, self.limits, self.budget, findings);
+        let budget = inflated_child_budget(self.budget);
+        self.child = Member::start(path, None, self.depth, self.limits, budget, findings);
         if self.child.is_none() {
             self.stage = Stage::Stopped;
         }
@@ -242,6 +243,7 @@ impl Inflated {
         let budget = *budget;
         let used = inflater.feed(slice, &mut |_, bytes| {
             deliver(child, delivered, budget, halt, bytes);
+            halt.is_none()
         });
         let status = inflater.status();
         let (crc, size) = (inflater.crc32(), inflater.produced());

@@ -82,9 +82,15 @@ impl Inflater {
     }
 
     /// Inflates from `input`, handing each piece of output to `sink` with its offset in the
-    /// inflated data. Returns how many input bytes were used (fewer than given only when the
-    /// stream ended or stopped).
-    pub(crate) fn feed(&mut self, mut input: &[u8], sink: &mut dyn FnMut(u64, &[u8])) -> usize {
+    /// inflated data. `sink` returns whether it wants more: once it says no, inflation pauses
+    /// (the status stays [`Inflation::NeedsInput`]), so output nobody reads costs no work.
+    /// Returns how many input bytes were used (fewer than given only when the stream ended,
+    /// stopped or paused).
+    pub(crate) fn feed(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> usize {
         let mut used = 0;
         while self.status == Inflation::NeedsInput {
             let room = self.cap.saturating_sub(self.produced);
@@ -100,9 +106,10 @@ impl Inflater {
             used += result.bytes_consumed;
             input = input.get(result.bytes_consumed..).unwrap_or_default();
             let written = out.get(..result.bytes_written).unwrap_or_default();
+            let mut wanted = true;
             if !written.is_empty() {
                 self.crc.update(written);
-                sink(self.produced, written);
+                wanted = sink(self.produced, written);
                 self.produced += written.len() as u64;
             }
             match result.status {
@@ -118,6 +125,9 @@ impl Inflater {
                     }
                 }
                 Err(_) => self.status = Inflation::Corrupt,
+            }
+            if !wanted {
+                break;
             }
         }
         used
@@ -137,6 +147,7 @@ mod tests {
                 let used = inflater.feed(rest, &mut |offset, bytes| {
                     assert_eq!(offset, out.len() as u64);
                     out.extend_from_slice(bytes);
+                    true
                 });
                 rest = &rest[used..];
                 if used == 0 {
@@ -167,6 +178,31 @@ mod tests {
         let out = inflate_all(&mut inflater, &packed, 4096);
         assert_eq!(out.len(), 1 << 20);
         assert_eq!(inflater.status(), Inflation::Capped);
+    }
+
+    #[test]
+    fn a_sink_that_wants_no_more_pauses_inflation() {
+        let packed = compress_to_vec(&vec![0u8; 10 << 20], 9);
+        let mut inflater = Inflater::raw(u64::MAX);
+        let mut pieces = 0;
+        let used = inflater.feed(&packed, &mut |_, _| {
+            pieces += 1;
+            false
+        });
+        assert_eq!(pieces, 1);
+        assert!(inflater.produced() <= SCRATCH as u64);
+        assert!(used < packed.len());
+        assert_eq!(inflater.status(), Inflation::NeedsInput);
+        // It resumes where it paused.
+        let mut out = inflater.produced();
+        let rest = &packed[used..];
+        inflater.feed(rest, &mut |offset, bytes| {
+            assert_eq!(offset, out);
+            out += bytes.len() as u64;
+            true
+        });
+        assert_eq!(out, 10 << 20);
+        assert_eq!(inflater.status(), Inflation::Ended);
     }
 
     #[test]

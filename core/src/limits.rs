@@ -31,7 +31,11 @@ pub struct Limits {
     /// Embedded payloads (base64, hex, raw pickles inside strings) decoded and scanned per file.
     pub max_embedded_scans: usize,
     /// Bytes decompressed (deflate, gzip, zlib) across the whole file, nested containers
-    /// included; past it, decompression stops with a finding. Zip bombs end here.
+    /// included; past it, decompression stops with a finding. Zip bombs end here. Content
+    /// that is itself inflated gets half of what remains for its own inflation (it runs while
+    /// its parent still inflates), so a file costs less than twice this however deep it nests.
+    /// It also bounds time: every inflated byte a reader interprets costs work (a pickle's
+    /// opcodes run at roughly 75 MB/s in a release build).
     pub max_inflated_bytes: u64,
     /// Members read from one archive (zip entries, tar members).
     pub max_archive_members: usize,

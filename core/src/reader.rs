@@ -96,6 +96,21 @@ impl Finished {
     }
 }
 
+/// The inflation budget for the child scan of content that is itself being inflated, when
+/// the stream feeding it may still use `remaining`: half of it.
+///
+/// Both run at once (the child inflates its own members while the parent inflates the
+/// child's input), and the parent learns what the child spent only when the child ends, so
+/// giving the child all that remains would let every level of nesting spend a whole budget
+/// again: a zip of deflated zips, each holding a deflated pickle of repeated opcodes, made
+/// the scanner read one `max_inflated_bytes` of opcodes per level (about a minute per level
+/// in a release build). Halving at each inflated level keeps the whole file under twice the
+/// budget however deep it nests. Legitimate files rarely inflate inside inflated content,
+/// and then seldom more than the half.
+pub(crate) fn inflated_child_budget(remaining: u64) -> u64 {
+    remaining / 2
+}
+
 /// A member of a container being scanned by its own child [`Scanner`].
 ///
 /// Offsets given to a `Member` are relative to the member's first byte; the container maps them

@@ -1,7 +1,9 @@
 //! Shared helpers for the cross-crate tests: where the fixtures and the conformance corpus
 //! live, and the drivers the tests compare.
 
+pub mod attacks;
 pub mod gguf;
+pub mod heap;
 
 use std::path::{Path, PathBuf};
 

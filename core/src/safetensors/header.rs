@@ -3,13 +3,20 @@
 //!
 //! The header is parsed into plain key/value lists rather than maps so that a name given twice
 //! is seen, not silently overwritten, and every problem is collected rather than only the first.
+//! Each top-level entry is checked as soon as it is parsed and only its name and offsets are
+//! kept: a header may be 100 MB of small entries, and keeping each parsed entry whole (its
+//! JSON values) cost about 1.5 KB of heap per tensor, gigabytes for such a header.
 
+use alloc::borrow::Cow;
+use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::Value;
 
 use crate::numpy::shown;
@@ -40,6 +47,8 @@ pub(super) struct Checked {
     /// Bytes of tensor data the header lays out, when every tensor's offsets could be read:
     /// the file must end exactly there.
     pub(super) data_len: Option<u64>,
+    /// Whether the header is a JSON object at all (whatever is wrong inside it).
+    pub(super) json_object: bool,
 }
 
 impl Checked {
@@ -71,8 +80,75 @@ enum Entry {
     Other(&'static str),
 }
 
-/// Members of the top-level object, in order.
-struct TopLevel(Vec<(String, Entry)>);
+/// The top-level object, checked entry by entry as it is parsed.
+#[derive(Default)]
+struct TopLevel<'de> {
+    /// What was found wrong so far.
+    out: Checked,
+    /// File offset of the header's first byte.
+    start: u64,
+    /// Names seen so far, so that one given twice is caught without comparing every pair.
+    /// Names borrow from the header's text unless they hold escapes.
+    names: BTreeSet<Cow<'de, str>>,
+    /// Each tensor's offsets, for the layout check.
+    spans: Vec<Span<'de>>,
+    /// Whether every tensor's offsets could be read.
+    offsets_ok: bool,
+}
+
+impl<'de> TopLevel<'de> {
+    /// Checks one top-level entry, in the order the header gives them.
+    fn entry(&mut self, name: Cow<'de, str>, entry: &Entry) {
+        let (start, out) = (self.start, &mut self.out);
+        if self.names.contains(&name) {
+            out.problem(
+                Some(start),
+                format!("the header names {} twice; JSON readers disagree on which entry counts (safetensors keeps the last)", quoted(&name)),
+                format!("duplicate {}", quoted(&name)),
+            );
+        }
+        if name == METADATA_KEY {
+            check_metadata(entry, start, out);
+        } else {
+            match check_tensor(&name, entry, start, out) {
+                Some((begin, end)) => self.spans.push(Span {
+                    name: name.clone(),
+                    begin,
+                    end,
+                }),
+                None => self.offsets_ok = false,
+            }
+        }
+        self.names.insert(name);
+    }
+}
+
+/// Reads an object key, borrowing it from the input when it has no escapes.
+struct Name;
+
+impl<'de> DeserializeSeed<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Name {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(String::from(v)))
+    }
+}
 
 /// Visits an object into its ordered members, with values of type `V`.
 struct Members<V>(core::marker::PhantomData<V>);
@@ -93,11 +169,27 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for Members<V> {
     }
 }
 
-impl<'de> Deserialize<'de> for TopLevel {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TopLevel, D::Error> {
-        deserializer
-            .deserialize_map(Members::<Entry>(core::marker::PhantomData))
-            .map(TopLevel)
+impl<'de> DeserializeSeed<'de> for &mut TopLevel<'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut TopLevel<'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(name) = map.next_key_seed(Name)? {
+            let entry = map.next_value::<Entry>()?;
+            self.entry(name, &entry);
+        }
+        Ok(())
     }
 }
 
@@ -184,7 +276,7 @@ const DTYPES: &[(&str, u64)] = &[
 /// A tensor's offsets into the data, for the layout check.
 struct Span<'a> {
     /// Name of the tensor.
-    name: &'a str,
+    name: Cow<'a, str>,
     /// First data byte (relative to the data's start).
     begin: u64,
     /// One past the last data byte.
@@ -194,11 +286,11 @@ struct Span<'a> {
 /// Checks the header `text` (the bytes after the length, `start` being the file offset of its
 /// first byte).
 pub(super) fn check(text: &[u8], start: u64) -> Checked {
-    let mut out = Checked::default();
     let json = match core::str::from_utf8(text) {
         Ok(json) => json,
         Err(e) => {
             let at = e.valid_up_to();
+            let mut out = Checked::default();
             out.problem(
                 Some(start + at as u64),
                 format!("the header is not valid UTF-8 (byte {at} of the header); safetensors refuses the file"),
@@ -207,41 +299,30 @@ pub(super) fn check(text: &[u8], start: u64) -> Checked {
             return out;
         }
     };
-    let top = match serde_json::from_str::<TopLevel>(json) {
-        Ok(TopLevel(top)) => top,
-        Err(e) => {
-            out.problem(
-                Some(start + json_error_offset(json, e.line(), e.column())),
-                format!(
-                    "the header is not a JSON object ({}); safetensors refuses the file",
-                    shown(&format!("{e}"))
-                ),
-                String::from("header not JSON"),
-            );
-            return out;
-        }
+    let mut top = TopLevel {
+        start,
+        offsets_ok: true,
+        ..TopLevel::default()
     };
-    let mut spans = Vec::new();
-    let mut offsets_ok = true;
-    for (i, (name, entry)) in top.iter().enumerate() {
-        if top.iter().take(i).any(|(earlier, _)| earlier == name) {
-            out.problem(
-                Some(start),
-                format!("the header names {} twice; JSON readers disagree on which entry counts (safetensors keeps the last)", quoted(name)),
-                format!("duplicate {}", quoted(name)),
-            );
-        }
-        if name == METADATA_KEY {
-            check_metadata(entry, start, &mut out);
-            continue;
-        }
-        match check_tensor(name, entry, start, &mut out) {
-            Some(span) => spans.push(span),
-            None => offsets_ok = false,
-        }
+    let mut de = serde_json::Deserializer::from_str(json);
+    if let Err(e) = (&mut top).deserialize(&mut de).and_then(|()| de.end()) {
+        // Only the syntax error is reported: what the entries before it held is not what
+        // safetensors would read, since it reads nothing.
+        let mut out = Checked::default();
+        out.problem(
+            Some(start + json_error_offset(json, e.line(), e.column())),
+            format!(
+                "the header is not a JSON object ({}); safetensors refuses the file",
+                shown(&format!("{e}"))
+            ),
+            String::from("header not JSON"),
+        );
+        return out;
     }
-    let end = check_layout(&mut spans, start, text.len() as u64, &mut out);
-    out.data_len = offsets_ok.then_some(end);
+    let mut out = top.out;
+    let end = check_layout(&mut top.spans, start, text.len() as u64, &mut out);
+    out.data_len = top.offsets_ok.then_some(end);
+    out.json_object = true;
     out
 }
 
@@ -271,12 +352,7 @@ fn check_metadata(entry: &Entry, start: u64, out: &mut Checked) {
 }
 
 /// Checks one tensor entry; returns its offsets when they could be read.
-fn check_tensor<'a>(
-    name: &'a str,
-    entry: &'a Entry,
-    start: u64,
-    out: &mut Checked,
-) -> Option<Span<'a>> {
+fn check_tensor(name: &str, entry: &Entry, start: u64, out: &mut Checked) -> Option<(u64, u64)> {
     let tensor = quoted(name);
     let members = match entry {
         Entry::Object(members) => members,
@@ -372,18 +448,13 @@ fn check_tensor<'a>(
     };
     let span = read_offsets(name, offsets, start, out)?;
     if let (Some((dtype, bits)), Some(dims)) = (bits, dims) {
-        check_size(&tensor, dtype, bits, &dims, &span, start, out);
+        check_size(&tensor, dtype, bits, &dims, span, start, out);
     }
     Some(span)
 }
 
 /// Reads `data_offsets`: two integers, the first not past the second.
-fn read_offsets<'a>(
-    name: &'a str,
-    value: &Value,
-    start: u64,
-    out: &mut Checked,
-) -> Option<Span<'a>> {
+fn read_offsets(name: &str, value: &Value, start: u64, out: &mut Checked) -> Option<(u64, u64)> {
     let pair = match value.as_array().map(Vec::as_slice) {
         Some([b, e]) => b.as_u64().zip(e.as_u64()),
         _ => None,
@@ -404,7 +475,7 @@ fn read_offsets<'a>(
         );
         return None;
     }
-    Some(Span { name, begin, end })
+    Some((begin, end))
 }
 
 /// Compares the bytes a tensor's shape and dtype need with the bytes its offsets give.
@@ -413,7 +484,7 @@ fn check_size(
     dtype: &str,
     bits: u64,
     dims: &[u64],
-    span: &Span<'_>,
+    span: (u64, u64),
     start: u64,
     out: &mut Checked,
 ) {
@@ -443,11 +514,12 @@ fn check_size(
         return;
     }
     let needed = total_bits / 8;
-    let given = span.end - span.begin;
+    let (begin, end) = span;
+    let given = end - begin;
     if needed != given {
         out.problem(
             Some(start),
-            format!("tensor {tensor}: shape {shape} of {dtype} needs {needed} bytes, but data_offsets [{}, {}] give {given}; safetensors refuses the header", span.begin, span.end),
+            format!("tensor {tensor}: shape {shape} of {dtype} needs {needed} bytes, but data_offsets [{begin}, {end}] give {given}; safetensors refuses the header"),
             format!("{needed} bytes needed, {given} given"),
         );
     }
@@ -465,20 +537,20 @@ fn check_layout(spans: &mut [Span<'_>], start: u64, header_len: u64, out: &mut C
         if span.begin > covered {
             out.problem(
                 at,
-                format!("no tensor holds data bytes {covered} to {} (before tensor {}); safetensors requires the tensors to cover the data without gaps", span.begin, quoted(span.name)),
+                format!("no tensor holds data bytes {covered} to {} (before tensor {}); safetensors requires the tensors to cover the data without gaps", span.begin, quoted(&span.name)),
                 format!("gap {covered}..{}", span.begin),
             );
         } else if span.begin < covered {
             let other = previous.map(quoted).unwrap_or_default();
             out.problem(
                 at,
-                format!("tensor {} at data_offsets [{}, {}] overlaps tensor {other}, which ends at {covered}; safetensors requires tensors not to overlap", quoted(span.name), span.begin, span.end),
+                format!("tensor {} at data_offsets [{}, {}] overlaps tensor {other}, which ends at {covered}; safetensors requires tensors not to overlap", quoted(&span.name), span.begin, span.end),
                 format!("overlap at {}", span.begin),
             );
         }
         if span.end >= covered {
             covered = span.end;
-            previous = Some(span.name);
+            previous = Some(&span.name);
         }
     }
     covered

@@ -82,3 +82,25 @@ fn a_fingerprint_is_recognised_and_clean() {
     assert_eq!(report.format, Format::TfFingerprint);
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 }
+
+#[test]
+fn many_functions_with_the_same_op_are_one_finding() {
+    // Each function's op is remembered in a set (a list made 100,000 functions quadratic);
+    // the report holds the op once, at its first place.
+    let mut library = Vec::new();
+    for i in 0..2_000 {
+        let name = alloc::format!("f{i}");
+        let signature = bytes(1, &bytes(1, name.as_bytes()));
+        let body = bytes(3, &node("m", "ReadFile"));
+        library.extend(bytes(1, &cat(&[signature, body])));
+    }
+    let file = cat(&[bytes(1, &node("a", "Const")), bytes(2, &library)]);
+    let report = same_everywhere(&file);
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::TfDangerousOp)
+        .collect();
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    assert!(found[0].message.contains("`f0`"), "{}", found[0].message);
+}

@@ -55,6 +55,10 @@ pub(super) struct Data {
     zip64: bool,
     /// Bytes inflated so far (kept when the inflater is dropped for skipping).
     inflated: u64,
+    /// Whether the data was deflated with a known length when it started: its inflation is
+    /// then charged as what the child took ([`Grid::delivered`]), not what the inflater
+    /// produced, which runs ahead by however much output one feed made.
+    charge_delivered: bool,
     corrupt: bool,
     capped: bool,
     /// CRC-32 and length of the content, once the deflate stream ended.
@@ -111,6 +115,7 @@ pub(super) struct Seen {
     pub(super) corrupt: bool,
     /// Inflation stopped at the budget.
     pub(super) capped: bool,
+    /// Bytes charged to the inflation budget.
     pub(super) inflated: u64,
 }
 
@@ -123,6 +128,7 @@ impl Data {
         zip64: bool,
     ) -> Data {
         let member_present = member.is_some();
+        let charge_delivered = matches!(coding, Coding::Deflate(_)) && len.is_some();
         Data {
             start,
             len,
@@ -133,6 +139,7 @@ impl Data {
             held: Vec::new(),
             zip64,
             inflated: 0,
+            charge_delivered,
             corrupt: false,
             capped: false,
             ended: None,
@@ -222,13 +229,31 @@ impl Data {
                 bytes.len()
             }
             Coding::Stored => return self.feed_stored_unsized(bytes),
+            // Sized data whose child wants no more content is passed over, not inflated:
+            // inflating it would cost up to ~1000 times its size in work nobody reads, and
+            // only in drivers that happen to feed it (a seeking driver skips it).
+            Coding::Deflate(_) if self.len.is_some() && !self.grid.feeding => {
+                self.coding = Coding::Skip;
+                bytes.len()
+            }
             Coding::Deflate(inflater) => {
                 let (member, grid) = (&mut self.member, &mut self.grid);
-                let used = inflater.feed(bytes, &mut |_, out| grid.deliver(member, out));
+                // Without a length, the stream must be inflated to its end to find it.
+                let sized = self.len.is_some();
+                let used = inflater.feed(bytes, &mut |_, out| {
+                    grid.deliver(member, out);
+                    grid.feeding || !sized
+                });
                 self.inflated = inflater.produced();
                 self.corrupt = inflater.status() == Inflation::Corrupt;
                 self.capped = inflater.status() == Inflation::Capped;
                 match inflater.status() {
+                    // The child stopped wanting content: the rest is passed over. All of
+                    // `bytes` is used, as the pause may have come before any input was.
+                    Inflation::NeedsInput if sized && !self.grid.feeding => {
+                        self.coding = Coding::Skip;
+                        bytes.len()
+                    }
                     Inflation::NeedsInput => used,
                     Inflation::Ended => {
                         self.consumed += used as u64;
@@ -244,12 +269,16 @@ impl Data {
                     Inflation::Corrupt | Inflation::Capped => {
                         // Nothing more can be decoded; a known length still says where the
                         // next record is.
-                        self.consumed += used as u64;
                         if self.len.is_none() {
+                            self.consumed += used as u64;
                             return (used, Progress::Lost);
                         }
+                        // The rest of these bytes are skipped now: a member started with no
+                        // budget left stops before using any byte, and a feed that used
+                        // none would look to the reader like no progress, dropping the
+                        // bytes and then failing on the next ones as a gap.
                         self.coding = Coding::Skip;
-                        return (used, self.progress());
+                        bytes.len()
                     }
                 }
             }
@@ -415,12 +444,20 @@ impl Data {
                 .member
                 .as_ref()
                 .is_some_and(|m| m.took_everything(content_len));
+        // What the budget is charged: the same in every driver. A seeking driver skips the
+        // data once the child is done, a whole buffer may inflate one output piece past it,
+        // but the child took the same content in both.
+        let inflated = if self.charge_delivered {
+            self.grid.delivered
+        } else {
+            self.inflated
+        };
         let mut seen = Seen {
             crc32: None,
             size: None,
             corrupt: self.corrupt,
             capped: self.capped,
-            inflated: self.inflated,
+            inflated,
         };
         match &self.coding {
             Coding::Stored => {

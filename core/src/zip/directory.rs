@@ -1,7 +1,7 @@
 //! After the archive is read: the central directory against what the in-order read found,
 //! the names loaders will use, and what kind of archive this is.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -34,6 +34,29 @@ pub(super) fn walked_view(w: &Walked) -> Option<super::View> {
         method: local.method,
         compressed_size,
     })
+}
+
+/// Members read in order, by where their data lies, to find the one holding an offset. Their
+/// ranges ascend without overlapping, so a binary search finds it: a scan of every member
+/// for each directory entry cost seconds on archives of tens of thousands of members.
+pub(super) struct Holders<'w> {
+    by_start: Vec<&'w Walked>,
+}
+
+impl<'w> Holders<'w> {
+    /// The members read in order among `walked`.
+    pub(super) fn new(walked: &'w [Walked]) -> Holders<'w> {
+        let mut by_start: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
+        by_start.sort_by_key(|w| w.local_offset);
+        Holders { by_start }
+    }
+
+    /// The member read in order whose header or data holds `offset`.
+    pub(super) fn holding(&self, offset: u64) -> Option<&'w Walked> {
+        let after = self.by_start.partition_point(|w| w.local_offset <= offset);
+        let w = self.by_start.get(after.checked_sub(1)?)?;
+        (w.local_offset..w.end).contains(&offset).then_some(*w)
+    }
 }
 
 /// Whether a member name is a PyTorch tensor storage (`<folder>/data/<digits>`), whose bytes
@@ -73,7 +96,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
         }
     }
     let mut filed_views = alloc::vec![false; walked.len()];
-    let in_order: Vec<&Walked> = walked.iter().filter(|w| !w.revisited).collect();
+    let in_order = Holders::new(&walked);
     // Directory entries inside another member's data, as the revisit plan counted them.
     let overlapping = zip.overlapping;
     let mut filed = alloc::vec![false; walked.len()];
@@ -102,9 +125,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
                     *done = true;
                 }
                 if w.revisited
-                    && let Some(outer) = in_order
-                        .iter()
-                        .find(|o| (o.local_offset..o.end).contains(&c.local_offset))
+                    && let Some(outer) = in_order.holding(c.local_offset)
                 {
                     overlap(c, outer, &name, "", findings);
                 }
@@ -132,6 +153,7 @@ pub(super) fn file(zip: &mut ZipReader, eof: u64, findings: &mut Findings) -> Fo
             None => unreached(
                 c,
                 &walked,
+                &in_order,
                 &zip.no_local_header,
                 overlapping,
                 eof,
@@ -359,10 +381,12 @@ fn compare(c: &CentralHeader, w: &Walked, name: &str, findings: &mut Findings) {
 }
 
 /// A central entry whose local header the in-order read never reached.
+#[allow(clippy::too_many_arguments)]
 fn unreached(
     c: &CentralHeader,
     walked: &[Walked],
-    no_local_header: &[u64],
+    in_order: &Holders<'_>,
+    no_local_header: &BTreeSet<u64>,
     overlapping: usize,
     eof: u64,
     name: &str,
@@ -394,9 +418,13 @@ fn unreached(
         );
         return;
     }
-    let inside = walked
-        .iter()
-        .find(|w| (w.local_offset..w.end).contains(&c.local_offset));
+    // The members read in order come first in `walked`; the few read by seeking back after.
+    let inside = in_order.holding(c.local_offset).or_else(|| {
+        walked
+            .iter()
+            .filter(|w| w.revisited)
+            .find(|w| (w.local_offset..w.end).contains(&c.local_offset))
+    });
     let _ = match inside {
         Some(w) if overlapping > super::MAX_OVERLAP_REVISITS => {
             let tail = format!(

@@ -15,6 +15,7 @@ mod lookahead;
 mod records;
 
 use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -28,7 +29,7 @@ use self::records::{
 };
 use crate::findings::Findings;
 use crate::inflate::Inflater;
-use crate::reader::{Finished, Gap, Member, Reader};
+use crate::reader::{Finished, Gap, Member, Reader, inflated_child_budget};
 use crate::report::{Finding, Format};
 use crate::rules::Rule;
 use crate::scanner::Input;
@@ -124,8 +125,9 @@ pub(crate) struct ZipReader {
     overlapping: usize,
     /// Members planned to be read again the directory's way.
     planned_views: Vec<u64>,
-    /// Revisited offsets where no local header was found.
-    no_local_header: Vec<u64>,
+    /// Revisited offsets where no local header was found (a set: one is looked up for each
+    /// directory entry the read did not reach).
+    no_local_header: BTreeSet<u64>,
     directory_bytes: usize,
     inflated: u64,
     limited: bool,
@@ -156,7 +158,7 @@ impl ZipReader {
             revisits: Vec::new(),
             view: None,
             revisiting: false,
-            no_local_header: Vec::new(),
+            no_local_header: BTreeSet::new(),
             planned_views: Vec::new(),
             overlapping: 0,
             directory_bytes: 0,
@@ -363,7 +365,7 @@ impl ZipReader {
             // The directory points where there is no local header: note it and move on, never
             // wander back into records already read.
             if self.no_local_header.len() < 1024 {
-                self.no_local_header.push(self.pos);
+                self.no_local_header.insert(self.pos);
             }
             self.record.clear();
             self.next_revisit();
@@ -465,7 +467,7 @@ impl ZipReader {
                 (!size_unknown).then_some(entry.size),
                 self.input.depth,
                 self.input.limits,
-                self.budget(),
+                inflated_child_budget(self.budget()),
                 findings,
             ),
         };
@@ -652,11 +654,20 @@ impl ZipReader {
     fn plan_revisits(&mut self) {
         // Members inside another member's data are revisited too: they overlap, which is
         // reported either way, and a seeking driver can still judge what they hold.
+        // Looked up in a set: an archive of tens of thousands of members would otherwise
+        // compare every directory entry with every member read (seconds at 65,536).
+        let walked_at: BTreeMap<u64, usize> = self
+            .walked
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.local_offset, i))
+            .rev()
+            .collect();
         let mut targets: Vec<u64> = self
             .central
             .iter()
             .map(|c| c.local_offset)
-            .filter(|&offset| !self.walked.iter().any(|w| w.local_offset == offset))
+            .filter(|offset| !walked_at.contains_key(offset))
             .collect();
         targets.sort_unstable();
         targets.dedup();
@@ -674,11 +685,8 @@ impl ZipReader {
         // A member or two hidden inside another is an attack worth reading; dozens sharing one
         // deflate kernel are an overlap bomb, each of which may hold the next: those are only
         // reported.
-        let inside_data = |t: &u64| {
-            self.walked
-                .iter()
-                .any(|w| (w.local_offset..w.end).contains(t))
-        };
+        let holders = directory::Holders::new(&self.walked);
+        let inside_data = |t: &u64| holders.holding(*t).is_some();
         let overlapping = targets.iter().filter(|t| inside_data(t)).count();
         self.overlapping = overlapping;
         let mut revisits: Vec<Revisit> = targets
@@ -689,10 +697,7 @@ impl ZipReader {
         // Members whose local header gives another method or size than the directory were
         // read the local way; loaders read them the directory's way, so read them that way too.
         revisits.extend(self.central.iter().filter_map(|c| {
-            let w = self
-                .walked
-                .iter()
-                .find(|w| w.local_offset == c.local_offset)?;
+            let w = self.walked.get(*walked_at.get(&c.local_offset)?)?;
             let view = View {
                 method: c.entry.method,
                 compressed_size: c.entry.compressed_size,

@@ -1,5 +1,6 @@
 //! Zip archives built byte by byte, read whole, in pieces and by seeking.
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -485,6 +486,174 @@ fn inflation_stops_at_the_budget() {
         "{:#?}",
         report.findings
     );
+}
+
+#[test]
+fn a_member_started_with_no_budget_left_is_skipped_not_a_gap() {
+    // The first member spends the whole budget; the second starts with none. Its inflater
+    // stops before using a byte, and the reader must still pass over its data: before, the
+    // rest of the piece was dropped as "no progress" and the next piece was a gap (in a
+    // nested zip, a child scan lost with everything it had inflated uncounted).
+    let mut members = Vec::new();
+    for name in ["a.pkl", "b.pkl", "c.pkl"] {
+        let mut m = member(name, &vec![b'('; 600 << 10]);
+        m.deflate = true;
+        members.push(m);
+    }
+    let zip = build(&members, b"");
+    let limits = Limits {
+        max_inflated_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let whole = scan_bytes_with_limits(&zip, &Policy::default(), limits);
+    for piece in [1, 100, 4096] {
+        let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+        for (i, chunk) in zip.chunks(piece).enumerate() {
+            scanner.feed((i * piece) as u64, chunk);
+        }
+        let report = scanner.finish();
+        let gap = |f: &crate::report::Finding| f.message.contains("skipped bytes");
+        assert!(!report.findings.iter().any(gap), "{:#?}", report.findings);
+        assert_eq!(report.findings, whole.findings, "pieces of {piece}");
+    }
+    let capped: Vec<_> = whole
+        .findings
+        .iter()
+        .filter(|f| f.rule == Rule::ArchiveDecompressionBomb)
+        .filter_map(|f| f.member.as_deref())
+        .collect();
+    assert_eq!(capped, ["b.pkl", "c.pkl"], "{:#?}", whole.findings);
+}
+
+#[test]
+fn members_nobody_reads_are_not_inflated_nor_charged() {
+    // Five members of 1 MiB of zeros: their scans stop after the first 4 KiB (unrecognised
+    // content). A whole buffer used to inflate all of each anyway and charge it, so under a
+    // 2 MiB budget the third member "reached the decompression budget" while a seeking
+    // driver, which skips the rest of each member, found nothing: reports differed.
+    let mut members = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        let mut m = member(name, &vec![0; 1 << 20]);
+        m.deflate = true;
+        members.push(m);
+    }
+    let zip = build(&members, b"");
+    let limits = Limits {
+        max_inflated_bytes: 2 << 20,
+        ..Limits::default()
+    };
+    let whole = scan_bytes_with_limits(&zip, &Policy::default(), limits);
+    assert!(
+        !has(&whole, Rule::ArchiveDecompressionBomb),
+        "{:#?}",
+        whole.findings
+    );
+    for piece in [1, 4096, 1 << 20] {
+        let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+        for (i, chunk) in zip.chunks(piece).enumerate() {
+            scanner.feed((i * piece) as u64, chunk);
+        }
+        assert_eq!(
+            scanner.finish().findings,
+            whole.findings,
+            "pieces of {piece}"
+        );
+    }
+    let mut scanner = Scanner::new(&Policy::default(), limits, Some(zip.len() as u64));
+    while let Want::Range { offset, .. } = scanner.want() {
+        let start = offset as usize;
+        scanner.feed(offset, &zip[start..(start + 100).min(zip.len())]);
+    }
+    assert_eq!(scanner.finish().findings, whole.findings, "seeking");
+}
+
+#[test]
+fn inflated_nesting_halves_the_budget_at_each_level() {
+    // 600 KiB of pickle opcodes, deflated into a zip, deflated into a zip, deflated into a
+    // zip. Under a 1 MiB budget the innermost zip may inflate a quarter of it: each level of
+    // inflated nesting gets half of what remains, so nesting cannot spend the budget again
+    // and again (before, every level had the whole budget for itself).
+    let mut pickle = member("p.pkl", &vec![b'('; 600 << 10]);
+    pickle.deflate = true;
+    let mut inner = build(&[pickle], b"");
+    for name in ["z1.zip", "z2.zip"] {
+        let mut m = member(name, &inner);
+        m.deflate = true;
+        inner = build(&[m], b"");
+    }
+    let limits = Limits {
+        max_inflated_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let report = scan_bytes_with_limits(&inner, &Policy::default(), limits);
+    let capped = |r: &Report| {
+        r.findings.iter().any(|f| {
+            f.rule == Rule::ArchiveDecompressionBomb
+                && f.member.as_deref() == Some("z2.zip/z1.zip/p.pkl")
+        })
+    };
+    assert!(capped(&report), "{:#?}", report.findings);
+    // With four times the budget, the innermost quarter holds the whole pickle.
+    let limits = Limits {
+        max_inflated_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let report = scan_bytes_with_limits(&inner, &Policy::default(), limits);
+    assert!(!capped(&report), "{:#?}", report.findings);
+}
+
+#[test]
+fn entries_inside_members_are_placed_in_the_right_member() {
+    // Forty members, and for each a second directory entry four bytes into its data: every
+    // one is reported inside its own member (found by binary search over the members read,
+    // which a scan of all members per entry made quadratic).
+    let members: Vec<Spec> = (0..40)
+        .map(|i| member(&format!("m{i:02}"), &[7; 16]))
+        .collect();
+    let zip = build(&members, b"");
+    let end = zip.len() - 22;
+    let field = |at: usize, n: usize| {
+        zip[at..at + n]
+            .iter()
+            .rev()
+            .fold(0usize, |v, &b| v << 8 | usize::from(b))
+    };
+    let (dir_len, dir) = (field(end + 12, 4), field(end + 16, 4));
+    let mut ghosts = Vec::new();
+    let mut at = dir;
+    while at < dir + dir_len {
+        let name_len = field(at + 28, 2);
+        let offset = field(at + 42, 4);
+        let mut ghost = zip[at..at + 46].to_vec();
+        ghost[28..30].copy_from_slice(&u16le(name_len as u16 + 1));
+        ghost[42..46].copy_from_slice(&u32le((offset + 30 + name_len + 4) as u32));
+        ghost.push(b'g');
+        ghost.extend_from_slice(&zip[at + 46..at + 46 + name_len]);
+        ghosts.extend_from_slice(&ghost);
+        at += 46 + name_len;
+    }
+    let mut bytes = zip[..dir + dir_len].to_vec();
+    bytes.extend_from_slice(&ghosts);
+    bytes.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+    bytes.extend_from_slice(&u16le(80));
+    bytes.extend_from_slice(&u16le(80));
+    bytes.extend_from_slice(&u32le((dir_len + ghosts.len()) as u32));
+    bytes.extend_from_slice(&u32le(dir as u32));
+    bytes.extend_from_slice(&u16le(0));
+    let report = same_everywhere(&bytes);
+    for i in 0..40 {
+        let ghost = format!("gm{i:02}");
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.rule == Rule::ZipOverlappingMembers
+                    && f.member.as_deref() == Some(ghost.as_str())
+                    && f.message.contains(&format!("inside the data of m{i:02}"))),
+            "{ghost}: {:#?}",
+            report.findings
+        );
+    }
 }
 
 #[test]
