@@ -19,6 +19,18 @@
 //! B-tree nodes, heap blocks, bytes buffered) and everything not read (a backward pointer past
 //! the first MiB, shared messages, filtered heaps) is a finding, never a silent clean.
 
+/// The committed HDF5 fixture at `tests/fixtures/hdf5/<path>`, for the unit tests of this module.
+#[cfg(test)]
+macro_rules! fixture {
+    ($path:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/hdf5/",
+            $path
+        ))
+    };
+}
+
 mod attribute;
 mod btree;
 mod bytes;

@@ -110,16 +110,6 @@ fn read_with(bytes: &[u8], window: u64) -> Outcome {
     whole
 }
 
-macro_rules! fixture {
-    ($path:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/fixtures/hdf5/",
-            $path
-        ))
-    };
-}
-
 /// The texts found for one attribute.
 fn texts(outcome: &Outcome, interest: Interest) -> Vec<&[u8]> {
     outcome

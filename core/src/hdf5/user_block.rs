@@ -210,16 +210,6 @@ mod tests {
     use crate::rules::Rule;
     use crate::test_drivers::{same_everywhere, seeking};
 
-    macro_rules! fixture {
-        ($path:literal) => {
-            include_bytes!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../tests/fixtures/hdf5/",
-                $path
-            ))
-        };
-    }
-
     const LAMBDA_512: &[u8] = fixture!("h5py/userblock_512_lambda.h5");
 
     /// The members that hold a Lambda finding.
