@@ -321,15 +321,8 @@ impl Scanner {
                 let stream = PickleStream::new(&policy, self.limits, self.depth, None);
                 // A file or a container member is what joblib.load and torch.load open; bytes
                 // nested in a pickle reach only pickle.loads.
-                let stream = if self.depth > 0 && !self.is_member {
-                    stream.plain()
-                } else {
-                    stream
-                };
-                // A protocol-0 pickle can start like protobuf fields, and a protobuf model
-                // can start with a field whose tag is an opcode: read both ways.
-                if crate::protobuf::looks_like_message(&prefix) {
-                    crate::protobuf::reader(input, Some(stream), &self.findings)
+                if self.depth > 0 && !self.is_member {
+                    Box::new(stream.plain())
                 } else {
                     Box::new(stream)
                 }
@@ -376,6 +369,12 @@ impl Scanner {
                 return;
             }
         };
+        // Protobuf has no magic, and its parsers keep unknown fields of any number, so bytes
+        // that another format's sniff claimed (a pickle opcode, a JSON object, a safetensors
+        // length) may also be a model that `onnx.load` or TensorFlow reads: read both ways.
+        if sniffed != Sniffed::Protobuf && crate::protobuf::looks_like_message(&prefix) {
+            reader = crate::protobuf::reader(input, Some(reader), &self.findings);
+        }
         self.stage = if reader.feed(0, &prefix, &mut self.findings).is_err() {
             Stage::Gap
         } else {

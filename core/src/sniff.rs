@@ -37,8 +37,9 @@ pub(crate) enum Sniffed {
     /// `config.json`, or any other JSON document).
     Json,
     /// A protobuf message (ONNX, TensorFlow SavedModel, Keras metadata): no magic, so the
-    /// leading fields must be well formed on the wire. (A first byte that is also a pickle
-    /// opcode sniffs as [`Sniffed::Pickle`], and the scanner adds the protobuf readings.)
+    /// leading fields must be well formed on the wire. (Bytes that another format's sniff
+    /// claims first, a pickle opcode or a JSON object, may be protobuf too: the scanner then
+    /// adds the protobuf readings.)
     Protobuf,
     /// Nothing known.
     Unknown,
@@ -101,7 +102,6 @@ pub(crate) fn sniff(prefix: &[u8]) -> Sniffed {
         return Sniffed::Json;
     }
     match prefix.first() {
-        // Protobuf that starts like a pickle runs as a pickle beside the protobuf readings.
         Some(&b) if opcodes::name(b).is_some() => Sniffed::Pickle,
         _ if crate::protobuf::looks_like_message(prefix) => Sniffed::Protobuf,
         _ => Sniffed::Unknown,

@@ -20,7 +20,8 @@ struct Reading {
 ///
 /// At the end, every reading that recognised the input (finished with a known format) keeps
 /// all its findings, and the first of them names the format. When none did, the first reading
-/// that partly recognised it (a model cut short) stands in for them. The other readings keep
+/// that partly recognised it (a model cut short) stands in for them, beside the reading the
+/// sniff chose by the input's magic, if any. The other readings keep
 /// only their high and critical findings, so that making a file ambiguous never hides a
 /// payload, while the complaints of a schema that does not apply (a malformed ONNX message in
 /// what is really a SavedModel) are dropped.
@@ -85,6 +86,7 @@ impl Reader for Readings {
             .iter()
             .map(|r| r.reader.partly_recognized())
             .collect();
+        let sniffed: Vec<bool> = self.readings.iter().map(|r| r.reader.sniffed()).collect();
         let done: Vec<(Finished, Findings)> = self
             .readings
             .into_iter()
@@ -103,7 +105,8 @@ impl Reader for Readings {
             if recognized && chosen.format == Format::Unknown {
                 chosen = finished;
             }
-            let keep_all = recognized || stand_in == Some(index);
+            let keep_all =
+                recognized || stand_in == Some(index) || (!any_recognized && sniffed[index]);
             let kept = own
                 .into_vec()
                 .into_iter()

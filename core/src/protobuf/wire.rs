@@ -112,25 +112,21 @@ pub(crate) fn tag_from_key(key: u64) -> Result<Tag, WireError> {
 }
 
 /// Whether `prefix` (the first bytes of an input) reads as a sequence of well-formed protobuf
-/// fields: at least one complete field, a first field that is a small-numbered value (not a
-/// group), and every complete field well formed until the prefix ends (a length-delimited
-/// field may run past it).
+/// fields: at least one, and every complete field well formed until the prefix ends (a
+/// length-delimited field may run past it).
 ///
 /// Protobuf has no magic number, so this is all a sniffer can go on; the readers then decide
-/// whether the message is one they know.
+/// whether the message is one they know. Nothing more is asked of the first field: protobuf
+/// parsers keep unknown fields, whatever their number or wire type, so `onnx.load` reads a
+/// model that starts with field 1000 or a group, and a sniffer that wanted `ir_version` first
+/// would let such a model pass unread.
 pub(crate) fn looks_like_message(prefix: &[u8]) -> bool {
-    /// Model files put low-numbered fields first (ONNX `ir_version` is 1, SavedModel's
-    /// `meta_graphs` 2, ONNX `graph` 7, `opset_import` 8).
-    const MAX_FIRST_FIELD: u32 = 32;
     let mut at = 0usize;
     let mut fields = 0usize;
     while let Some(rest) = prefix.get(at..).filter(|r| !r.is_empty()) {
         let Ok(Some((tag, len))) = tag(rest) else {
             return false;
         };
-        if fields == 0 && tag.field > MAX_FIRST_FIELD {
-            return false;
-        }
         let Some(value) = rest.get(len..) else {
             return false;
         };
@@ -150,8 +146,6 @@ pub(crate) fn looks_like_message(prefix: &[u8]) -> bool {
                 Ok(None) => return true,
                 Err(_) => return false,
             },
-            // Legal (an unknown field may be a group), but no model file starts with one.
-            WireType::StartGroup | WireType::EndGroup if fields == 0 => return false,
             WireType::StartGroup | WireType::EndGroup => 0,
         };
         fields += 1;
@@ -200,9 +194,13 @@ mod tests {
         assert!(looks_like_message(b"\x12\xa1\x03\x0a"));
         assert!(!looks_like_message(b"hello world"));
         assert!(!looks_like_message(b""));
-        assert!(
-            !looks_like_message(b"\x0b\x0c"),
-            "groups are not model files"
-        );
+        // Unknown fields first, as protobuf parsers accept them: field 100 (a varint), field
+        // 1023 (bytes), an empty group.
+        assert!(looks_like_message(b"\xa0\x06\x01\x08\x08"));
+        assert!(looks_like_message(b"\xfa\x3f\x03abc\x08\x08"));
+        assert!(looks_like_message(b"\x0b\x0c\x08\x08"));
+        // A wire type protobuf does not have, or field 0.
+        assert!(!looks_like_message(b"\x08\x08\x0e"));
+        assert!(!looks_like_message(b"\x02\x00"));
     }
 }
