@@ -86,27 +86,26 @@ impl Reader for Readings {
             .iter()
             .map(|r| r.reader.partly_recognized())
             .collect();
-        let sniffed: Vec<bool> = self.readings.iter().map(|r| r.reader.sniffed()).collect();
-        let done: Vec<(Finished, Findings)> = self
+        let done: Vec<(Finished, Findings, bool)> = self
             .readings
             .into_iter()
             .map(|Reading { reader, findings }| {
+                let sniffed = reader.sniffed();
                 let mut own = findings;
-                (reader.finish(eof, &mut own), own)
+                (reader.finish(eof, &mut own), own, sniffed)
             })
             .collect();
-        let any_recognized = done.iter().any(|(d, _)| d.format != Format::Unknown);
+        let any_recognized = done.iter().any(|(d, _, _)| d.format != Format::Unknown);
         let stand_in = (!any_recognized)
             .then(|| partly.iter().position(|&p| p))
             .flatten();
         let mut chosen = Finished::plain(Format::Unknown);
-        for (index, (finished, own)) in done.into_iter().enumerate() {
+        for (index, (finished, own, sniffed)) in done.into_iter().enumerate() {
             let recognized = finished.format != Format::Unknown;
             if recognized && chosen.format == Format::Unknown {
                 chosen = finished;
             }
-            let keep_all =
-                recognized || stand_in == Some(index) || (!any_recognized && sniffed[index]);
+            let keep_all = recognized || stand_in == Some(index) || (!any_recognized && sniffed);
             let kept = own
                 .into_vec()
                 .into_iter()
