@@ -112,6 +112,14 @@ pub fn seeking(file: &[u8], max_read: usize, policy: &Policy) -> Report {
 /// Runs `file` through every reading order (chunk sizes from `header`) and asserts that the
 /// reports agree.
 pub fn check_split_independence(header: &[u8], file: &[u8]) {
+    // `MODELSIEVE_FUZZ_AS_SCANNER=PATH` saves the input as the `scanner` target reads it (the
+    // header, then the file this target built from its input), so that a failure found by any
+    // target becomes a `scanner-*.bin` regression, which `tests/tests/drivers.rs` replays
+    // without cargo-fuzz.
+    if let Some(path) = std::env::var_os("MODELSIEVE_FUZZ_AS_SCANNER") {
+        let saved = std::fs::write(&path, [header, file].concat());
+        saved.expect("MODELSIEVE_FUZZ_AS_SCANNER names a writable path");
+    }
     let policy = Policy::default();
     let whole = scan_bytes_with_limits(file, &policy, limits());
 
