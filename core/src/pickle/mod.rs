@@ -16,6 +16,8 @@ pub(crate) mod opcodes;
 mod payloads;
 mod settle;
 mod stream;
+#[cfg(test)]
+mod stream_tests;
 mod text;
 mod torch_legacy;
 mod value;

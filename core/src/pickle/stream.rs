@@ -11,7 +11,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::{DecodeError, Op, decode, is_bare};
+use super::decode::{DecodeError, Op, decode, is_bare, text_lines};
 use super::long::{LongOperand, Role};
 use super::machine::{Break, Ctx, Machine, Step};
 use super::payloads::Payloads;
@@ -60,8 +60,9 @@ pub(crate) struct PickleStream {
     /// Absolute offset of the first byte of `pending` (or of the next opcode).
     pub(super) pos: u64,
     pending: Vec<u8>,
-    /// Length `pending` must reach before decoding is retried.
-    retry_at: usize,
+    /// For a pending text opcode: the length at which `pending` holds more than the inline
+    /// limit of its unfinished line, so decoding must be retried even without a newline.
+    line_limit_at: usize,
     pub(super) pickles: u32,
     /// Offset where the current pickle started.
     pub(super) pickle_start: u64,
@@ -99,7 +100,7 @@ impl PickleStream {
             state: State::Ops,
             pos: 0,
             pending: Vec::new(),
-            retry_at: 0,
+            line_limit_at: 0,
             pickles: 0,
             pickle_start: 0,
             frame_end: 0,
@@ -195,27 +196,41 @@ impl PickleStream {
 
     /// Runs opcodes from `data`; returns what is left for another state.
     fn feed_ops<'d>(&mut self, mut data: &'d [u8], findings: &mut Findings) -> &'d [u8] {
-        // Finish an opcode split across feeds first. Decoding is retried only once `pending`
-        // has doubled, so a long protocol-0 line arriving byte by byte costs linear time.
-        while !self.pending.is_empty() {
-            let grow_to = self.retry_at.max(self.pending.len() + 1);
-            let take = data.len().min(grow_to - self.pending.len());
-            self.pending
-                .extend_from_slice(data.get(..take).unwrap_or_default());
-            data = data.get(take..).unwrap_or_default();
-            if self.pending.len() < grow_to {
+        // Finish an opcode split across feeds first. Decoding is retried as soon as the bytes
+        // could decide it, never later: where the stream stops must depend on the content, not
+        // on how the bytes arrived (a container checks what its member still wants at fixed
+        // offsets). A text opcode can only change its answer when a line ends or outgrows the
+        // inline limit, so a long protocol-0 line arriving byte by byte costs linear time; a
+        // binary opcode's incomplete decode costs O(1), so it is retried on every few bytes.
+        while let Some(&opcode) = self.pending.first() {
+            let text = text_lines(opcode) > 0;
+            let take = if text {
+                let room = self.line_limit_at.saturating_sub(self.pending.len());
+                let window = data.get(..data.len().min(room)).unwrap_or(data);
+                window
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(window.len(), |at| at + 1)
+            } else {
+                data.len().min(self.pending.len().max(16))
+            };
+            let (taken, rest) = data.split_at(take.min(data.len()));
+            self.pending.extend_from_slice(taken);
+            data = rest;
+            let decidable =
+                !text || taken.last() == Some(&b'\n') || self.pending.len() >= self.line_limit_at;
+            if !decidable {
                 return data;
             }
             let pending = core::mem::take(&mut self.pending);
             match self.step(&pending, findings) {
                 Ok(used) => {
-                    self.retry_at = 0;
                     // Bytes gathered past the opcode belong to whatever comes next.
                     self.dispatch(pending.get(used..).unwrap_or_default(), findings);
                 }
                 Err(DecodeError::Incomplete) => {
-                    self.retry_at = pending.len().saturating_mul(2).max(pending.len() + 16);
                     self.pending = pending;
+                    self.line_limit_at = self.next_line_limit();
                     if data.is_empty() {
                         return data;
                     }
@@ -244,12 +259,30 @@ impl PickleStream {
                 }
                 Err(DecodeError::Incomplete) => {
                     self.pending.extend_from_slice(data);
-                    self.retry_at = data.len().saturating_mul(2).max(data.len() + 16);
+                    self.line_limit_at = self.next_line_limit();
                     return &[];
                 }
                 Err(_) => return &[],
             }
         }
+    }
+
+    /// For a pending text opcode that did not decode: the `pending` length at which its
+    /// unfinished line (after the opcode, or after the line that already ended) exceeds the
+    /// inline limit, the point where decoding answers `LineTooLong` without a newline. Binary
+    /// opcodes need no such point (0), and are not scanned, so their retries stay O(1).
+    fn next_line_limit(&self) -> usize {
+        if self.pending.first().is_none_or(|&op| text_lines(op) == 0) {
+            return 0;
+        }
+        let line_start = self
+            .pending
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(1, |at| at + 1);
+        line_start
+            .saturating_add(self.limits.max_inline_operand)
+            .saturating_add(1)
     }
 
     /// The opcodes that dominate data-heavy pickles (MEMOIZE and fixed-size numbers), executed
@@ -488,7 +521,6 @@ impl PickleStream {
     pub(crate) fn settle(&mut self, findings: &mut Findings) {
         if matches!(self.state, State::Ops) && !self.pending.is_empty() {
             let pending = core::mem::take(&mut self.pending);
-            self.retry_at = 0;
             self.dispatch(&pending, findings);
         }
     }
