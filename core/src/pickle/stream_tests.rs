@@ -56,8 +56,10 @@ fn a_broken_text_opcode_stops_the_stream_where_its_last_line_ends() {
 
 #[test]
 fn a_text_line_past_the_inline_limit_stops_where_the_limit_is_crossed() {
-    let mut limits = Limits::default();
-    limits.max_inline_operand = 100;
+    let limits = Limits {
+        max_inline_operand: 100,
+        ..Limits::default()
+    };
     // GLOBAL's module line ends; its name line never does. Decoding answers LineTooLong once
     // the name line holds more than 100 bytes: after byte 3 + 4 + 101.
     let mut pickle = b"\x80\x02cos\n".to_vec();
@@ -77,8 +79,10 @@ fn a_text_line_past_the_inline_limit_stops_where_the_limit_is_crossed() {
 fn a_long_text_line_byte_by_byte_is_linear() {
     // 4 MiB of one protocol-0 line fed a byte at a time: with a rescan per byte this would be
     // ~8e12 byte comparisons; with a retry per newline it is one pass.
-    let mut limits = Limits::default();
-    limits.max_inline_operand = 8 << 20;
+    let limits = Limits {
+        max_inline_operand: 8 << 20,
+        ..Limits::default()
+    };
     let mut pickle = b"\x80\x02V".to_vec();
     pickle.extend(core::iter::repeat_n(b'a', 4 << 20));
     pickle.extend_from_slice(b"\n.");
