@@ -634,3 +634,46 @@ fn malformed_pax_headers_end_the_archive() {
     let report = agree(&tar);
     assert!(find(&report, Rule::ArchiveDuplicateName, Some("same")).is_some());
 }
+
+/// A zip member (cut before its central directory) whose last data runs to the end of the tar
+/// member and that no child reads (a tensor storage). The tar reader stops feeding a child that
+/// wants nothing before its end, and the zip wanted only the offset where its data ends, which
+/// is the member's end: even a driver that fed every byte left the data unfinished, and so did
+/// or did not report it cut short depending on the pieces it came in. Every driver now agrees
+/// that it is complete, and that one byte less is cut short.
+#[test]
+fn a_zip_member_whose_data_runs_to_the_member_end_is_complete_in_every_driver() {
+    let mut zip = Vec::new();
+    zip.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00");
+    zip.extend_from_slice(&[0; 8]);
+    zip.extend_from_slice(&4000u32.to_le_bytes());
+    zip.extend_from_slice(&4000u32.to_le_bytes());
+    zip.extend_from_slice(&14u16.to_le_bytes());
+    zip.extend_from_slice(&0u16.to_le_bytes());
+    zip.extend_from_slice(b"archive/data/0");
+    zip.extend_from_slice(&[0x42; 4000]);
+    for (end_blocks, len, cut_short) in [
+        (0, zip.len(), false),
+        (2, zip.len(), false),
+        (2, zip.len() - 1, true),
+    ] {
+        let mut tar = header(b"inner.zip", len as u64, b'0', b"");
+        tar.extend_from_slice(&zip[..len]);
+        pad(&mut tar);
+        tar.extend_from_slice(&vec![0u8; 512 * end_blocks]);
+        let report = crate::test_drivers::same_everywhere(&tar);
+        let ends_inside = report.findings.iter().any(|f| {
+            f.member.as_deref() == Some("inner.zip/archive/data/0")
+                && f.message.contains("ends inside the data")
+        });
+        assert_eq!(ends_inside, cut_short, "{:#?}", report.findings);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.message.contains("no end of central directory")),
+            "{:#?}",
+            report.findings
+        );
+    }
+}

@@ -205,6 +205,25 @@ impl Data {
         self.len.map(|len| self.start.saturating_add(len))
     }
 
+    /// Where a driver must go once the data is wanted only for where it ends (no child wants
+    /// more of it), for an input of `input_size` bytes: its end, where the next record starts.
+    ///
+    /// Data that runs to the end of the input has no byte at its end, so a driver that skips
+    /// there (a seeking driver, or a container that feeds a member only while its scan wants
+    /// bytes before the member's end) has nothing to feed, and the data would be left
+    /// unfinished and reported as cut short, while a driver that happened to feed every byte
+    /// saw it end. Its last byte is asked for instead: it is in the input exactly when the
+    /// data is complete, whatever the driver, and feeding it ends the data the way an in-order
+    /// read does.
+    pub(super) fn end_wanted(&self, input_size: Option<u64>) -> Option<u64> {
+        let end = self.end()?;
+        Some(if input_size == Some(end) {
+            end.saturating_sub(1).max(self.next_offset())
+        } else {
+            end
+        })
+    }
+
     /// Feeds data bytes that start at the next unconsumed compressed offset (the caller trims
     /// and skips). Returns how many bytes were used and where the data stands.
     pub(super) fn feed(&mut self, bytes: &[u8]) -> (usize, Progress) {

@@ -755,7 +755,7 @@ impl Reader for ZipReader {
             return Some(ahead);
         }
         match &self.state {
-            State::Data(data) => data.wanted().or_else(|| data.end()),
+            State::Data(data) => data.wanted().or_else(|| data.end_wanted(self.input.size)),
             State::Ended => None,
             _ => Some(self.expected()),
         }

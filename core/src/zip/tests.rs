@@ -403,6 +403,51 @@ fn a_truncated_archive_is_malformed_but_its_members_are_judged() {
     assert!(has(&report, Rule::PickleDangerousGlobal));
 }
 
+/// The last member's data runs to the end of the file (an archive cut before its central
+/// directory) and no child wants its bytes: a tensor storage, and a deflate stream that turns
+/// corrupt at once. A seeking driver used to skip to the data's end, where the file has no
+/// byte to feed, and the member was reported as cut short although every byte of its data is
+/// there; a driver that fed every byte saw it end.
+#[test]
+fn data_that_ends_exactly_at_the_end_of_the_file_is_complete_in_every_driver() {
+    // Longer than the sniffer's first read, which every driver feeds whole.
+    for last in [
+        member("archive/data/0", &[0x42; 3000]),
+        member("a.bin", &[0xff; 3000]),
+    ] {
+        let mut zip = build(&[member("archive/data.pkl", BENIGN), last.clone()], b"");
+        let cut = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        zip.truncate(cut);
+        if last.name == b"a.bin" {
+            // Method 8 over bytes that are no deflate stream ("invalid block type").
+            let local = zip.windows(4).rposition(|w| w == b"PK\x03\x04").unwrap();
+            zip[local + 8..local + 10].copy_from_slice(&u16le(8));
+        }
+        let report = crate::test_drivers::same_everywhere(&zip);
+        let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+        assert!(
+            !messages.iter().any(|m| m.contains("ends inside the data")),
+            "{messages:#?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("no end of central directory")),
+            "{messages:#?}"
+        );
+        // One byte fewer and the data really is cut short, which every driver reports.
+        let short = crate::test_drivers::same_everywhere(&zip[..zip.len() - 1]);
+        assert!(
+            short
+                .findings
+                .iter()
+                .any(|f| f.message.contains("ends inside the data")),
+            "{:#?}",
+            short.findings
+        );
+    }
+}
+
 #[test]
 fn a_seeking_driver_skips_tensor_storages() {
     let tensor = vec![0x42u8; 8 << 20];
