@@ -160,12 +160,13 @@ impl Scanner {
         self.next_read().map(|(offset, _)| offset)
     }
 
-    /// The next read a seeking driver should make, offset and length: what the format's reader
-    /// wants; once it wants nothing, the search for an HDF5 superblock after a user block
-    /// (eight bytes at a time, not a reader's worth: a few bytes at each power of two of a
-    /// huge file); then the end of an unrecognised file, for an appended archive. Bytes read
-    /// for one are fed to all, and bytes a reader no longer wants are ignored by it, as with
-    /// any streamed byte.
+    /// The next read a seeking driver should make, offset and length: the first of what the
+    /// format's reader wants and what the search for an HDF5 superblock after a user block
+    /// (or the HDF5 file it found) wants, the search reading eight bytes at a time, not a
+    /// reader's worth (a few bytes at each power of two of a huge file); once both want
+    /// nothing, the end of an unrecognised file, for an appended archive. Bytes read for one
+    /// are fed to all, and bytes a reader no longer wants are ignored by it, as with any
+    /// streamed byte.
     fn next_read(&self) -> Option<(u64, u64)> {
         let probe = || {
             let probe = self.user_block.as_ref()?;
@@ -181,7 +182,17 @@ impl Scanner {
                 // ahead must not make the container skip what the search still needs.
                 Some(offset) if self.size.is_none_or(|size| offset < size) => {
                     let code = self.code.as_ref().map_or(offset, |c| c.wanted());
-                    (offset.min(code), READ_HINT)
+                    let read = (offset.min(code), READ_HINT);
+                    // The search and its HDF5 file are fed beside the reader from bytes read
+                    // for either, so a reader that jumps ahead (over the padding after a tar
+                    // member, over a zip member it cannot open) must not make the driver skip
+                    // what they still need: a streaming driver passes those bytes, and the
+                    // HDF5 file found at 512 would be cut short (`scan.incomplete`), or a
+                    // signature inside the bytes jumped over missed, only when seeking.
+                    match probe() {
+                        Some(first) if first.0 < read.0 => first,
+                        _ => read,
+                    }
                 }
                 _ if reader.unrecognized() => probe().or_else(code).or_else(tail)?,
                 _ => probe().or_else(code)?,

@@ -5,8 +5,8 @@
 //! what the user block holds is free: zeros, text, or the start of another format.
 //!
 //! A file whose first bytes are not HDF5 is watched at those offsets: a seeking driver is asked
-//! for the eight bytes at each one (after what the file's own reader wants), a streaming driver
-//! passes them anyway. The first match is read from there on as an HDF5 file of its own, a
+//! for the eight bytes at each one (and, once found, for what the HDF5 file wants) before the
+//! file's own reader jumps past them, as a streaming driver passes them anyway. The first match is read from there on as an HDF5 file of its own, a
 //! member named `#hdf5@OFFSET` whose offsets count from the superblock, in every driver alike.
 
 use alloc::format;
@@ -112,8 +112,10 @@ impl UserBlock {
                 State::Looking { at, seen } => {
                     let need = *at + seen.len() as u64;
                     if offset > need {
-                        // The driver skipped the candidate (no driver that follows `wanted`
-                        // does): what was not seen cannot match, as for libhdf5 a short read.
+                        // The driver skipped the candidate (no driver that follows the
+                        // scanner's `want` does, since it names the first of what the reader
+                        // and the search need): what was not seen cannot match, as for
+                        // libhdf5 a short read.
                         let Some(next) = at.checked_mul(2) else {
                             self.state = State::Over;
                             return;
@@ -318,6 +320,83 @@ mod tests {
         assert_eq!(report.format, Format::Npy);
         assert_eq!(report.verdict, Verdict::Clean, "{:?}", report.findings);
         assert!(lambda_members(&report).is_empty());
+    }
+
+    /// A ustar archive of `(name, content)` members, each padded to 512 bytes, with its two
+    /// zero end blocks.
+    fn tar(members: &[(&str, &[u8])]) -> vec::Vec<u8> {
+        let mut out = vec::Vec::new();
+        for (name, content) in members {
+            let mut header = vec![0u8; 512];
+            header[..name.len()].copy_from_slice(name.as_bytes());
+            header[100..108].copy_from_slice(b"0000644\0");
+            header[124..136].copy_from_slice(alloc::format!("{:011o}\0", content.len()).as_bytes());
+            header[156] = b'0';
+            header[257..265].copy_from_slice(b"ustar\x0000");
+            header[148..156].copy_from_slice(b"        ");
+            let sum: u32 = header.iter().map(|&b| u32::from(b)).sum();
+            header[148..156].copy_from_slice(alloc::format!("{sum:06o}\0 ").as_bytes());
+            out.extend_from_slice(&header);
+            out.extend_from_slice(content);
+            out.resize(out.len().next_multiple_of(512), 0);
+        }
+        out.resize(out.len() + 1024, 0);
+        out
+    }
+
+    /// The findings filed under `member`.
+    fn under<'a>(report: &'a Report, member: &str) -> vec::Vec<&'a crate::report::Finding> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.member.as_deref() == Some(member))
+            .collect()
+    }
+
+    #[test]
+    fn an_hdf5_file_the_reader_jumps_out_of_is_read_to_its_end_by_a_seeking_driver() {
+        // The tar's first member is only the signature, so the tar reader jumps from 520 to
+        // the next header at 1024 while the HDF5 file found at 512 still wants its superblock
+        // (zeros: version 0, offsets of 0 bytes). A seeking driver with short reads followed
+        // the tar alone and left the HDF5 file a gap (`scan.incomplete`).
+        let bytes = tar(&[("sig.bin", super::SIGNATURE)]);
+        let report = same_everywhere(&bytes);
+        assert_eq!(report.format, Format::Tar);
+        let found = under(&report, "#hdf5@512");
+        assert_eq!(found.len(), 1, "{:?}", report.findings);
+        assert_eq!(found[0].rule, Rule::Hdf5Malformed);
+        assert!(
+            found[0].message.contains("size of offsets of 0"),
+            "{found:?}"
+        );
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.rule == Rule::ScanIncomplete)
+        );
+    }
+
+    #[test]
+    fn a_signature_in_bytes_the_reader_jumps_over_is_still_looked_at() {
+        // A tar member holding a .npy: its numeric data is not read, so the tar reader jumps
+        // to the next header, over 1024, where an HDF5 signature sits in the data. libhdf5
+        // (and a streaming driver) find it there; a seeking driver passed it by.
+        let header = b"{'descr': '<u1', 'fortran_order': False, 'shape': (1200,), }";
+        let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+        npy.extend_from_slice(&(118u16).to_le_bytes());
+        npy.extend_from_slice(header);
+        npy.resize(127, b' ');
+        npy.push(b'\n');
+        npy.resize(128 + 1200, 0);
+        // The member's content starts at 512, so file offset 1024 is its byte 512.
+        npy[512..520].copy_from_slice(super::SIGNATURE);
+        let bytes = tar(&[("a.npy", &npy)]);
+        let report = same_everywhere(&bytes);
+        assert_eq!(report.format, Format::Tar);
+        let found = under(&report, "#hdf5@1024");
+        assert_eq!(found.len(), 1, "{:?}", report.findings);
+        assert_eq!(found[0].rule, Rule::Hdf5Malformed);
     }
 
     #[test]

@@ -517,6 +517,48 @@ fn a_seeking_driver_skips_storages_whose_sizes_only_the_directory_has() {
 }
 
 #[test]
+fn bytes_read_for_the_user_block_probe_before_the_read_ahead_are_not_a_gap() {
+    // While the reader waits for the directory at the end (sizes only it has), the scanner
+    // first serves the HDF5 user-block probe its eight bytes at 512, 1024, ... inside the
+    // first tensor, which the reader must pass over, not take as skipped: here the signature
+    // at 1024 starts an HDF5 file that every driver finds.
+    let tensor = vec![0x42u8; 128 << 10];
+    let described = |name: &str, content: &[u8]| {
+        let mut m = member(name, content);
+        m.descriptor = true;
+        m
+    };
+    let mut zip = build(
+        &[
+            described("archive/data.pkl", BENIGN),
+            described("archive/data/0", &tensor),
+            described("archive/data/1", &tensor),
+        ],
+        b"",
+    );
+    assert_eq!(
+        zip[1024..1032],
+        [0x42; 8],
+        "1024 is inside the first tensor"
+    );
+    zip[1024..1032].copy_from_slice(b"\x89HDF\r\n\x1a\n");
+    let report = crate::test_drivers::same_everywhere(&zip);
+    assert!(
+        !has(&report, Rule::ScanIncomplete),
+        "{:#?}",
+        report.findings
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.rule == Rule::Hdf5Malformed && f.member.as_deref() == Some("#hdf5@1024")),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[test]
 fn inflation_stops_at_the_budget() {
     let mut bomb = member("bomb.pkl", &vec![b'('; 4 << 20]);
     bomb.deflate = true;
