@@ -16,7 +16,7 @@ import initWasm, {
 
 export { Scanner };
 
-/// The first read of a seeking scan, and the read after any jump: what the scanner asks for.
+/// The first read of a seeking scan; after a jump, the driver reads what the scanner asks for.
 const MIN_READ = 64 * 1024;
 /// Largest read from a Blob: bounds memory whatever length the scanner suggests.
 const MAX_BLOB_READ = 1 << 20;
@@ -171,7 +171,9 @@ async function seek(scanner, size, read, maxRead, options, alreadyRead = 0, next
     }
     previous = want;
     if (size !== undefined && offset >= size) break;
-    chunk = offset === nextOffset ? Math.min(chunk * 2, maxRead) : MIN_READ;
+    // A jump reads what the scanner asks for: a reader asks for 64 KiB, the search for an HDF5
+    // superblock after a user block for the 8 bytes at each power of two of the file.
+    chunk = offset === nextOffset ? Math.min(chunk * 2, maxRead) : Math.max(len, 1);
     let n = Math.min(Math.max(len, chunk, 1), maxRead);
     if (size !== undefined) n = Math.min(n, size - offset);
     throwIfAborted(options.signal);
