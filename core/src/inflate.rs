@@ -115,9 +115,14 @@ impl Inflater {
             match result.status {
                 Ok(MZStatus::StreamEnd) => self.status = Inflation::Ended,
                 Ok(_) | Err(MZError::Buf) => {
-                    // No progress possible: every input byte is used and the output was not
-                    // filled, so the stream waits for more input.
-                    if result.bytes_written < room && input.is_empty() {
+                    // Every input byte is used and the call produced nothing: the stream
+                    // waits for more input. Output short of the room is no such sign: miniz
+                    // inflates into its 32 KiB window, and a call that finds window output
+                    // still owed only hands that out and returns, though the bits it already
+                    // took may decode to more. Stopping there lost that output where the input
+                    // then ended, so how much content a stream gave depended on where the
+                    // driver's pieces ended.
+                    if result.bytes_written == 0 && input.is_empty() {
                         break;
                     }
                     if result.bytes_consumed == 0 && result.bytes_written == 0 {
@@ -168,6 +173,32 @@ mod tests {
             assert_eq!(inflate_all(&mut inflater, &packed, piece), plain);
             assert_eq!(inflater.status(), Inflation::Ended);
             assert_eq!(inflater.crc32(), crc32fast::hash(&plain));
+        }
+    }
+
+    #[test]
+    fn output_owed_when_the_input_runs_out_is_not_lost() {
+        // A run of zeros decodes to far more than one input byte's worth, and miniz hands it
+        // out 32 KiB (its window) at a time: when a piece of input ran out just as the window
+        // filled, the next call only emptied the window and returned, and the loop took that
+        // short output for "waiting for input". Where the input then ended (a truncated or
+        // sized stream), the rest of what the bytes decode to was never produced, so how much
+        // content a member had depended on how the driver split it.
+        let packed = compress_to_vec(&vec![0u8; 4 << 20], 6);
+        // Cut at 46 bytes, pieces of 1 or 42 lost the last 258 bytes (a whole buffer did not).
+        for cut in (40..=60).chain([packed.len()]) {
+            let mut whole = Inflater::raw(u64::MAX);
+            let expected = inflate_all(&mut whole, &packed[..cut], cut).len();
+            for piece in [1, 7, 42, 4096] {
+                let mut inflater = Inflater::raw(u64::MAX);
+                let got = inflate_all(&mut inflater, &packed[..cut], piece).len();
+                assert_eq!(got, expected, "cut at {cut}, pieces of {piece}");
+                assert_eq!(
+                    inflater.status(),
+                    whole.status(),
+                    "cut at {cut}, pieces of {piece}"
+                );
+            }
         }
     }
 
