@@ -189,10 +189,7 @@ impl Scanner {
                     // what they still need: a streaming driver passes those bytes, and the
                     // HDF5 file found at 512 would be cut short (`scan.incomplete`), or a
                     // signature inside the bytes jumped over missed, only when seeking.
-                    match probe() {
-                        Some(first) if first.0 < read.0 => first,
-                        _ => read,
-                    }
+                    probe().filter(|first| first.0 < read.0).unwrap_or(read)
                 }
                 _ if reader.unrecognized() => probe().or_else(code).or_else(tail)?,
                 _ => probe().or_else(code)?,
