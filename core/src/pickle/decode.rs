@@ -369,15 +369,15 @@ fn counted<'a>(
 
 /// A line of at most `max` bytes. Only the first `max + 1` bytes are searched, so the answer
 /// does not depend on how much input happens to be buffered.
-/// How many newline-ended text lines follow `opcode` (protocol 0 operands; 0 for the binary
-/// ones). A pending text opcode can only decode differently once one of its lines ends or grows
-/// past the inline limit, which is when [`PickleStream`](super::PickleStream) retries it.
-pub(crate) fn text_lines(opcode: u8) -> usize {
-    match opcode {
-        GLOBAL | INST => 2,
-        INT | LONG | FLOAT | STRING | UNICODE | PERSID | GET | PUT => 1,
-        _ => 0,
-    }
+/// Whether `opcode` takes newline-ended text lines as its operand (protocol 0; `GLOBAL` and
+/// `INST` take two). A pending text opcode can only decode differently once one of its lines
+/// ends or grows past the inline limit, which is when [`PickleStream`](super::PickleStream)
+/// retries it.
+pub(crate) fn reads_lines(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        GLOBAL | INST | INT | LONG | FLOAT | STRING | UNICODE | PERSID | GET | PUT
+    )
 }
 
 fn line(input: &[u8], max: usize) -> Result<(&[u8], usize), DecodeError> {

@@ -11,7 +11,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::decode::{DecodeError, Op, decode, is_bare, text_lines};
+use super::decode::{DecodeError, Op, decode, is_bare, reads_lines};
 use super::long::{LongOperand, Role};
 use super::machine::{Break, Ctx, Machine, Step};
 use super::payloads::Payloads;
@@ -203,7 +203,7 @@ impl PickleStream {
         // inline limit, so a long protocol-0 line arriving byte by byte costs linear time; a
         // binary opcode's incomplete decode costs O(1), so it is retried on every few bytes.
         while let Some(&opcode) = self.pending.first() {
-            let text = text_lines(opcode) > 0;
+            let text = reads_lines(opcode);
             let take = if text {
                 let room = self.line_limit_at.saturating_sub(self.pending.len());
                 let window = data.get(..data.len().min(room)).unwrap_or(data);
@@ -272,7 +272,7 @@ impl PickleStream {
     /// inline limit, the point where decoding answers `LineTooLong` without a newline. Binary
     /// opcodes need no such point (0), and are not scanned, so their retries stay O(1).
     fn next_line_limit(&self) -> usize {
-        if self.pending.first().is_none_or(|&op| text_lines(op) == 0) {
+        if self.pending.first().is_none_or(|&op| !reads_lines(op)) {
             return 0;
         }
         let line_start = self
